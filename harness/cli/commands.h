@@ -1,0 +1,15 @@
+/* The `vecs` subcommands. Each takes argc/argv after the command name's position
+ * (argv[0] is the command name) and returns the process exit status:
+ * 0 conformant / passed, 1 nonconformant / failed, 2 usage or environment error. */
+#ifndef VECS_CLI_COMMANDS_H
+#define VECS_CLI_COMMANDS_H
+
+#define VECS_EXIT_OK 0
+#define VECS_EXIT_FAIL 1
+#define VECS_EXIT_USAGE 2
+
+int cmd_inspect(int argc, char **argv);
+int cmd_canary(int argc, char **argv);
+int cmd_scan(int argc, char **argv);
+
+#endif

@@ -1,0 +1,237 @@
+#include "db/schema.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db/db_backend.h"
+
+/* Version 1: the tables and columns CloudStack 4.18 has for volume encryption
+ * (schema-41720to41800.sql), plus the few columns of volumes and offerings the
+ * control plane needs around them. Column names and types follow CloudStack. */
+static const char *const schema_v1[] = {
+	"CREATE TABLE passphrase ("
+	" id {ID_PK},"
+	" passphrase varchar(255) DEFAULT NULL"
+	"){TABLE_OPTIONS}",
+
+	"CREATE TABLE disk_offering ("
+	" id {ID_PK},"
+	" uuid varchar(40) NOT NULL,"
+	" name varchar(255) NOT NULL,"
+	" display_text varchar(4096) DEFAULT NULL,"
+	" disk_size bigint unsigned NOT NULL DEFAULT 0,"
+	" encrypt tinyint(1) DEFAULT 0,"
+	" created datetime DEFAULT NULL,"
+	" removed datetime DEFAULT NULL,"
+	" CONSTRAINT uc_disk_offering__uuid UNIQUE (uuid)"
+	"){TABLE_OPTIONS}",
+
+	/* No encryption column: a service offering encrypts its root volume when its disk
+	 * offering does (service_offering_view.encrypt_root). */
+	"CREATE TABLE service_offering ("
+	" id {ID_PK},"
+	" uuid varchar(40) NOT NULL,"
+	" name varchar(255) NOT NULL,"
+	" cpu int unsigned DEFAULT NULL,"
+	" ram_size int unsigned DEFAULT NULL,"
+	" disk_offering_id bigint unsigned DEFAULT NULL,"
+	" created datetime DEFAULT NULL,"
+	" removed datetime DEFAULT NULL,"
+	" CONSTRAINT uc_service_offering__uuid UNIQUE (uuid),"
+	" CONSTRAINT fk_service_offering__disk_offering_id FOREIGN KEY (disk_offering_id)"
+	" REFERENCES disk_offering(id)"
+	"){TABLE_OPTIONS}",
+
+	/* passphrase_id has no ON DELETE clause, as upstream: a passphrase some volume
+	 * still references cannot be deleted. */
+	"CREATE TABLE volumes ("
+	" id {ID_PK},"
+	" uuid varchar(40) NOT NULL,"
+	" name varchar(255) DEFAULT NULL,"
+	" volume_type varchar(64) NOT NULL,"
+	" pool_id bigint unsigned DEFAULT NULL,"
+	" instance_id bigint unsigned DEFAULT NULL,"
+	" path varchar(255) DEFAULT NULL,"
+	" format varchar(255) DEFAULT NULL,"
+	" size bigint unsigned DEFAULT NULL,"
+	" state varchar(32) DEFAULT NULL,"
+	" disk_offering_id bigint unsigned NOT NULL,"
+	" passphrase_id bigint unsigned DEFAULT NULL,"
+	" encrypt_format varchar(64) DEFAULT NULL,"
+	" created datetime DEFAULT NULL,"
+	" removed datetime DEFAULT NULL,"
+	" CONSTRAINT uc_volumes__uuid UNIQUE (uuid),"
+	" CONSTRAINT fk_volumes__passphrase_id FOREIGN KEY (passphrase_id)"
+	" REFERENCES passphrase(id)"
+	"){TABLE_OPTIONS}",
+
+	/* InnoDB indexes a foreign key column by itself; SQLite does not, and would scan
+	 * volumes on every passphrase delete. */
+	"CREATE INDEX i_volumes__passphrase_id ON volumes (passphrase_id)",
+	"CREATE INDEX i_volumes__instance_id ON volumes (instance_id)",
+
+	"CREATE VIEW service_offering_view AS SELECT"
+	" service_offering.id AS id,"
+	" service_offering.uuid AS uuid,"
+	" service_offering.name AS name,"
+	" service_offering.cpu AS cpu,"
+	" service_offering.ram_size AS ram_size,"
+	" service_offering.disk_offering_id AS disk_offering_id,"
+	" disk_offering.encrypt AS encrypt_root,"
+	" service_offering.removed AS removed"
+	" FROM service_offering"
+	" LEFT JOIN disk_offering ON service_offering.disk_offering_id = disk_offering.id",
+	NULL,
+};
+
+static const struct schema_migration migrations[] = {
+	{ 1, "volume encryption: passphrase, volumes, disk and service offerings", schema_v1 },
+};
+
+_Static_assert(sizeof(migrations) / sizeof(migrations[0]) == SCHEMA_VERSION_LATEST,
+	       "SCHEMA_VERSION_LATEST must name the last migration");
+
+static const char schema_version_ddl[] = "CREATE TABLE IF NOT EXISTS schema_version ("
+					 " version int unsigned NOT NULL PRIMARY KEY,"
+					 " description varchar(255) NOT NULL,"
+					 " applied datetime NOT NULL"
+					 "){TABLE_OPTIONS}";
+
+const struct schema_migration *schema_migrations(size_t *count)
+{
+	*count = sizeof(migrations) / sizeof(migrations[0]);
+	return migrations;
+}
+
+int schema_render(const struct db_dialect *dialect, const char *tmpl, char **out,
+		  struct vecs_err *err)
+{
+	static const char id_tok[] = "{ID_PK}", opt_tok[] = "{TABLE_OPTIONS}";
+	size_t cap = strlen(tmpl) + 1, len = 0;
+	const char *p = tmpl;
+	char *buf;
+
+	/* Each token is replaced at most a few times per statement; size generously. */
+	cap += 4 * (strlen(dialect->id_pk) + strlen(dialect->table_options));
+	buf = malloc(cap);
+	if (!buf)
+		return vecs_err_set(err, -ENOMEM, "out of memory rendering the schema");
+	while (*p) {
+		const char *word = NULL;
+		size_t skip = 0;
+
+		if (strncmp(p, id_tok, sizeof(id_tok) - 1) == 0) {
+			word = dialect->id_pk;
+			skip = sizeof(id_tok) - 1;
+		} else if (strncmp(p, opt_tok, sizeof(opt_tok) - 1) == 0) {
+			word = dialect->table_options;
+			skip = sizeof(opt_tok) - 1;
+		}
+		if (word) {
+			size_t wl = strlen(word);
+			if (len + wl + 1 > cap) {
+				free(buf);
+				return vecs_err_set(err, -EOVERFLOW,
+						    "schema statement has too many dialect tokens");
+			}
+			memcpy(buf + len, word, wl);
+			len += wl;
+			p += skip;
+		} else {
+			buf[len++] = *p++;
+		}
+	}
+	buf[len] = '\0';
+	*out = buf;
+	return 0;
+}
+
+static int exec_rendered(struct db *db, const char *tmpl, struct vecs_err *err)
+{
+	char *sql = NULL;
+	int r = schema_render(db->ops->dialect, tmpl, &sql, err);
+
+	if (r == 0)
+		r = db_exec(db, sql, err);
+	free(sql);
+	return r;
+}
+
+int schema_current_version(struct db *db, int *version, struct vecs_err *err)
+{
+	struct db_stmt *st;
+	int r;
+
+	*version = 0;
+	r = exec_rendered(db, schema_version_ddl, err);
+	if (r < 0)
+		return r;
+	r = db_prepare(db, "SELECT COALESCE(MAX(version), 0) FROM schema_version", &st, err);
+	if (r < 0)
+		return r;
+	r = db_step(st, err);
+	if (r == DB_ROW) {
+		*version = (int)db_column_int64(st, 0);
+		r = 0;
+	}
+	db_finalize(st);
+	return r;
+}
+
+int db_migrate(struct db *db, struct vecs_err *err)
+{
+	struct db_stmt *ins = NULL;
+	int current, r;
+
+	/* Inside one transaction, so two processes starting together do not both apply a
+	 * version. (SQLite's DDL is transactional; MariaDB commits around each DDL
+	 * statement, so there a failed migration can leave part of a version behind.) */
+	r = db_begin(db, err);
+	if (r < 0)
+		return r;
+	r = schema_current_version(db, &current, err);
+	if (r < 0)
+		goto fail;
+	if (current > SCHEMA_VERSION_LATEST) {
+		r = vecs_err_set(err, -EPROTO,
+				 "the database schema is version %d but this build knows only up "
+				 "to version %d; use the build that wrote it or a fresh database",
+				 current, SCHEMA_VERSION_LATEST);
+		goto fail;
+	}
+	r = db_prepare(db,
+		       "INSERT INTO schema_version (version, description, applied)"
+		       " VALUES (?, ?, CURRENT_TIMESTAMP)",
+		       &ins, err);
+	if (r < 0)
+		goto fail;
+	for (size_t i = 0; i < sizeof(migrations) / sizeof(migrations[0]); i++) {
+		const struct schema_migration *m = &migrations[i];
+
+		if (m->version <= current)
+			continue;
+		for (const char *const *s = m->statements; *s; s++) {
+			r = exec_rendered(db, *s, err);
+			if (r < 0) {
+				char inner[sizeof(err->msg)];
+				if (err) {
+					memcpy(inner, err->msg, sizeof(inner));
+					vecs_err_set(err, r, "schema migration to version %d failed: %s",
+						     m->version, inner);
+				}
+				goto fail;
+			}
+		}
+		if ((r = db_reset(ins, err)) < 0 || (r = db_bind_int64(ins, 1, m->version, err)) < 0 ||
+		    (r = db_bind_text(ins, 2, m->description, err)) < 0 ||
+		    (r = db_step(ins, err)) < 0)
+			goto fail;
+	}
+	db_finalize(ins);
+	return db_commit(db, err);
+fail:
+	db_finalize(ins);
+	db_rollback(db);
+	return r;
+}

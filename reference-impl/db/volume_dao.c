@@ -1,0 +1,173 @@
+#include "db/volume_dao.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "db/passphrase.h"
+
+#define VOLUME_COLUMNS                                                                   \
+	"id, uuid, name, volume_type, pool_id, instance_id, path, format, size, state,"  \
+	" disk_offering_id, passphrase_id, encrypt_format, removed IS NOT NULL"
+
+static int64_t id_col(struct db_stmt *st, int col)
+{
+	return db_column_is_null(st, col) ? 0 : db_column_int64(st, col);
+}
+
+static int read_row(struct db_stmt *st, struct volume_record *v, struct vecs_err *err)
+{
+	int r;
+
+	memset(v, 0, sizeof(*v));
+	v->id = db_column_int64(st, 0);
+	if ((r = db_column_copy(st, 1, v->uuid, sizeof(v->uuid), err)) < 0 ||
+	    (r = db_column_copy(st, 2, v->name, sizeof(v->name), err)) < 0 ||
+	    (r = db_column_copy(st, 3, v->volume_type, sizeof(v->volume_type), err)) < 0 ||
+	    (r = db_column_copy(st, 6, v->path, sizeof(v->path), err)) < 0 ||
+	    (r = db_column_copy(st, 7, v->format, sizeof(v->format), err)) < 0 ||
+	    (r = db_column_copy(st, 9, v->state, sizeof(v->state), err)) < 0 ||
+	    (r = db_column_copy(st, 12, v->encrypt_format, sizeof(v->encrypt_format), err)) < 0)
+		return r;
+	v->pool_id = id_col(st, 4);
+	v->instance_id = id_col(st, 5);
+	v->size = (uint64_t)db_column_int64(st, 8);
+	v->disk_offering_id = db_column_int64(st, 10);
+	v->passphrase_id = id_col(st, 11);
+	v->removed = db_column_int64(st, 13) != 0;
+	return 0;
+}
+
+static const char *or_null(const char *s)
+{
+	return s && *s ? s : NULL;
+}
+
+int volume_insert(struct db *db, struct volume_record *v, struct vecs_err *err)
+{
+	struct db_stmt *st;
+	int r;
+
+	if (!v->uuid[0] && (r = db_uuid_v4(v->uuid, err)) < 0)
+		return r;
+	if (!v->volume_type[0])
+		return vecs_err_set(err, -EINVAL, "volume %s has no volume_type (ROOT or DATADISK)",
+				    v->uuid);
+	r = db_prepare(db,
+		       "INSERT INTO volumes (uuid, name, volume_type, pool_id, instance_id, path,"
+		       " format, size, state, disk_offering_id, passphrase_id, encrypt_format,"
+		       " created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, CURRENT_TIMESTAMP)",
+		       &st, err);
+	if (r < 0)
+		return r;
+	if ((r = db_bind_text(st, 1, v->uuid, err)) < 0 ||
+	    (r = db_bind_text(st, 2, v->name, err)) < 0 ||
+	    (r = db_bind_text(st, 3, v->volume_type, err)) < 0 ||
+	    (r = db_bind_id_or_null(st, 4, v->pool_id, err)) < 0 ||
+	    (r = db_bind_id_or_null(st, 5, v->instance_id, err)) < 0 ||
+	    (r = db_bind_text(st, 6, or_null(v->path), err)) < 0 ||
+	    (r = db_bind_text(st, 7, or_null(v->format), err)) < 0 ||
+	    (r = db_bind_int64(st, 8, (int64_t)v->size, err)) < 0 ||
+	    (r = db_bind_text(st, 9, or_null(v->state), err)) < 0 ||
+	    (r = db_bind_int64(st, 10, v->disk_offering_id, err)) < 0 ||
+	    (r = db_bind_id_or_null(st, 11, v->passphrase_id, err)) < 0 ||
+	    (r = db_bind_text(st, 12, or_null(v->encrypt_format), err)) < 0 ||
+	    (r = db_step(st, err)) < 0) {
+		db_finalize(st);
+		return r;
+	}
+	db_finalize(st);
+	v->id = db_last_insert_id(db);
+	return 0;
+}
+
+static int get_one(struct db *db, const char *sql, int64_t id, const char *uuid,
+		   struct volume_record *out, struct vecs_err *err)
+{
+	struct db_stmt *st;
+	int r;
+
+	r = db_prepare(db, sql, &st, err);
+	if (r < 0)
+		return r;
+	r = uuid ? db_bind_text(st, 1, uuid, err) : db_bind_int64(st, 1, id, err);
+	if (r == 0)
+		r = db_step(st, err);
+	if (r == DB_DONE) {
+		r = uuid ? vecs_err_set(err, -ENOENT, "volume %s does not exist", uuid)
+			 : vecs_err_set(err, -ENOENT, "volume %lld does not exist", (long long)id);
+	} else if (r == DB_ROW) {
+		r = read_row(st, out, err);
+	}
+	db_finalize(st);
+	return r;
+}
+
+int volume_get(struct db *db, int64_t id, struct volume_record *out, struct vecs_err *err)
+{
+	return get_one(db, "SELECT " VOLUME_COLUMNS " FROM volumes WHERE id = ?", id, NULL, out,
+		       err);
+}
+
+int volume_get_by_uuid(struct db *db, const char *uuid, struct volume_record *out,
+		       struct vecs_err *err)
+{
+	return get_one(db, "SELECT " VOLUME_COLUMNS " FROM volumes WHERE uuid = ?", 0, uuid, out,
+		       err);
+}
+
+static int set_text(struct db *db, const char *sql, int64_t id, const char *text,
+		    struct vecs_err *err)
+{
+	struct db_stmt *st;
+	int r;
+
+	r = db_prepare(db, sql, &st, err);
+	if (r < 0)
+		return r;
+	if ((r = db_bind_text(st, 1, text, err)) == 0 && (r = db_bind_int64(st, 2, id, err)) == 0)
+		r = db_step(st, err);
+	db_finalize(st);
+	if (r < 0)
+		return r;
+	if (db_changes(db) == 0)
+		return vecs_err_set(err, -ENOENT, "volume %lld does not exist", (long long)id);
+	return 0;
+}
+
+int volume_set_state(struct db *db, int64_t id, const char *state, struct vecs_err *err)
+{
+	return set_text(db, "UPDATE volumes SET state = ? WHERE id = ?", id, state, err);
+}
+
+int volume_set_encrypt_format(struct db *db, int64_t id, const char *format, struct vecs_err *err)
+{
+	return set_text(db, "UPDATE volumes SET encrypt_format = ? WHERE id = ?", id, format, err);
+}
+
+int volume_remove(struct db *db, int64_t id, struct vecs_err *err)
+{
+	struct db_stmt *st;
+	int r;
+
+	r = db_begin(db, err);
+	if (r < 0)
+		return r;
+	r = passphrase_release_for_volume(db, id, NULL, err);
+	if (r < 0)
+		goto fail;
+	r = db_prepare(db,
+		       "UPDATE volumes SET removed = CURRENT_TIMESTAMP, state = 'Expunged'"
+		       " WHERE id = ? AND removed IS NULL",
+		       &st, err);
+	if (r < 0)
+		goto fail;
+	if ((r = db_bind_int64(st, 1, id, err)) == 0)
+		r = db_step(st, err);
+	db_finalize(st);
+	if (r < 0)
+		goto fail;
+	return db_commit(db, err);
+fail:
+	db_rollback(db);
+	return r;
+}

@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static int secret_alloc(struct vecs_secret *s, size_t cap, struct vecs_err *err)
+int vecs_secret_alloc(struct vecs_secret *s, size_t cap, struct vecs_err *err)
 {
 	memset(s, 0, sizeof(*s));
 	s->data = calloc(1, cap ? cap : 1);
@@ -42,7 +42,7 @@ int vecs_secret_read_file(struct vecs_secret *s, const char *path, struct vecs_e
 				    "passphrase file %s is larger than %d bytes; is it the right file?",
 				    path, VECS_SECRET_MAX);
 	}
-	r = secret_alloc(s, VECS_SECRET_MAX, err);
+	r = vecs_secret_alloc(s, VECS_SECRET_MAX, err);
 	if (r < 0) {
 		close(fd);
 		return r;
@@ -66,7 +66,7 @@ int vecs_secret_read_file(struct vecs_secret *s, const char *path, struct vecs_e
 
 int vecs_secret_from_mem(struct vecs_secret *s, const void *p, size_t len, struct vecs_err *err)
 {
-	int r = secret_alloc(s, len, err);
+	int r = vecs_secret_alloc(s, len, err);
 
 	if (r < 0)
 		return r;

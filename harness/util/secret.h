@@ -17,6 +17,9 @@ struct vecs_secret {
 
 #define VECS_SECRET_MAX 8192
 
+/* A zero-filled, locked buffer of cap bytes (len 0), for code that writes a secret in
+ * place (a decryption, a parse) instead of copying it from elsewhere. */
+int vecs_secret_alloc(struct vecs_secret *s, size_t cap, struct vecs_err *err);
 /* Read the whole of path (at most VECS_SECRET_MAX bytes). */
 int vecs_secret_read_file(struct vecs_secret *s, const char *path, struct vecs_err *err);
 /* Copy len bytes of memory into a new secret. */

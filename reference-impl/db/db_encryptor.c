@@ -11,7 +11,7 @@
 
 #include "db/base64.h"
 #include "db/properties.h"
-#include "db/secure_buf.h"
+#include "util/secret.h"
 
 #define V1_BLOCK 8
 
@@ -277,7 +277,7 @@ int db_decrypt_v2(const struct db_encryptor *e, const char *value, struct vecs_s
 	ctlen = n - DB_ENCRYPTOR_V2_IV_LEN - DB_ENCRYPTOR_V2_TAG_LEN;
 	r = v2_key(e, key, err);
 	if (r == 0)
-		r = secure_buf_alloc(out, ctlen + 1, err);
+		r = vecs_secret_alloc(out, ctlen + 1, err);
 	if (r < 0)
 		goto out;
 	c = EVP_CIPHER_CTX_new();
@@ -444,7 +444,7 @@ int db_decrypt_v1(const struct db_encryptor *e, const char *value, struct vecs_s
 	}
 	r = v1_derive(e, buf, key, iv, err);
 	if (r == 0)
-		r = secure_buf_alloc(out, n - DB_ENCRYPTOR_V1_SALT_LEN + V1_BLOCK + 1, err);
+		r = vecs_secret_alloc(out, n - DB_ENCRYPTOR_V1_SALT_LEN + V1_BLOCK + 1, err);
 	if (r == 0)
 		r = v1_cipher(e, 0, key, iv, buf + DB_ENCRYPTOR_V1_SALT_LEN,
 			      n - DB_ENCRYPTOR_V1_SALT_LEN, out->data, &ptlen, err);

@@ -7,7 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "db/secure_buf.h"
+#include "util/secret.h"
 
 static int is_ws(char c)
 {
@@ -119,10 +119,10 @@ int properties_parse(struct properties *p, const char *text, size_t len, const c
 	memset(p, 0, sizeof(*p));
 	/* Every kept line has at least one character and yields at most its characters
 	 * plus two NULs. */
-	r = secure_buf_alloc(&p->arena, 3 * len + 2, err);
+	r = vecs_secret_alloc(&p->arena, 3 * len + 2, err);
 	if (r < 0)
 		return r;
-	r = secure_buf_alloc(&line, len + 1, err);
+	r = vecs_secret_alloc(&line, len + 1, err);
 	if (r < 0) {
 		vecs_secret_release(&p->arena);
 		return r;
@@ -215,7 +215,7 @@ int properties_load_private(struct properties *p, const char *path, struct vecs_
 				    "properties file %s is larger than %d bytes; is it the right file?",
 				    path, PROPERTIES_MAX_BYTES);
 	}
-	r = secure_buf_alloc(&raw, PROPERTIES_MAX_BYTES + 1, err);
+	r = vecs_secret_alloc(&raw, PROPERTIES_MAX_BYTES + 1, err);
 	if (r < 0) {
 		close(fd);
 		return r;

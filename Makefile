@@ -62,19 +62,22 @@ $(O)/%.o: %.c | $(DEPS_STAMP)
 
 $(LIBVECS): $(UTIL_OBJ) $(ORACLE_OBJ)
 	@mkdir -p $(@D)
-	$(AR) rcs $@ $^
+	$(Q)$(AR) rcs $@ $^
 
 $(BIN)/vecs: $(CLI_OBJ) $(LIBVECS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -o $@ $(CLI_OBJ) $(LIBVECS) $(LDLIBS_CRYPTO) $(LDFLAGS)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(CFLAGS) -o $@ $(CLI_OBJ) $(LIBVECS) $(LDLIBS_CRYPTO) $(LDFLAGS)
 
 $(BIN)/vecs-tests: $(TEST_OBJ) $(LIBVECS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -o $@ $(TEST_OBJ) $(LIBVECS) -lcunit $(LDLIBS_CRYPTO) $(LDFLAGS)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(CFLAGS) -o $@ $(TEST_OBJ) $(LIBVECS) -lcunit $(LDLIBS_CRYPTO) $(LDFLAGS)
 
 $(BIN)/vecs-bench-%: $(O)/harness/tests/bench/bench_%.o $(LIBVECS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -o $@ $< $(LIBVECS) $(LDLIBS_CRYPTO) $(LDFLAGS)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(CFLAGS) -o $@ $< $(LIBVECS) $(LDLIBS_CRYPTO) $(LDFLAGS)
 
 # Preloaded into qemu-img by the fast KDF profile (DESIGN.md, "Hazards").
 $(BIN)/getrusage-shim.so: fixtures/getrusage-shim.c | $(DEPS_STAMP)
@@ -110,7 +113,7 @@ valgrind: $(BIN)/vecs-tests
 		--quiet $(BIN)/vecs-tests
 
 FUZZ_CC      := clang
-FUZZ_FLAGS   := -O1 -g -std=gnu11 -D_GNU_SOURCE -Iharness -fsanitize=fuzzer,address,undefined
+FUZZ_FLAGS   := -O1 -g -std=gnu11 -D_GNU_SOURCE -Iharness -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
 FUZZ_BIN     := $(FUZZ_SRC:harness/tests/fuzz/%.c=$(BUILD)/fuzz/%)
 FUZZ_SECONDS ?= 60
 

@@ -69,7 +69,8 @@ struct window {
 	bool final;  /* end is the end of the extent: nothing more will follow */
 };
 
-#define AT(w, x) ((w)->p + ((x) - (w)->off))
+/* Signed, as x may lie in the carried bytes just before off (still inside the buffer). */
+#define AT(w, x) ((w)->p + (ptrdiff_t)((int64_t)(x) - (int64_t)(w)->off))
 
 typedef ssize_t (*read_fn)(void *src, void *buf, size_t n, uint64_t off);
 /* index of the first 64-byte block with a candidate word, nblk if none */

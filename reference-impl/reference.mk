@@ -6,21 +6,51 @@
 # nothing else of harness/: no oracle, engine or fault code (DESIGN.md, "Layout").
 
 REF_DB_SRC   := $(wildcard reference-impl/db/*.c)
+REF_MGMT_SRC := $(filter-out reference-impl/mgmt/mgmt_main.c,$(wildcard reference-impl/mgmt/*.c))
 REF_TEST_SRC := $(wildcard reference-impl/tests/*.c)
 REF_DB_OBJ   := $(REF_DB_SRC:%.c=$(O)/%.o)
+REF_MGMT_OBJ := $(REF_MGMT_SRC:%.c=$(O)/%.o)
 REF_TEST_OBJ := $(REF_TEST_SRC:%.c=$(O)/%.o)
 LDLIBS_REF_DB := -lsqlite3 -lcrypto
+LDLIBS_REF_MGMT := -lmicrohttpd -lpthread $(LDLIBS_REF_DB)
 
 # `override` so the include path survives a CFLAGS given on the command line.
 $(O)/reference-impl/%.o: override CFLAGS += -Ireference-impl
 
 # `all: $(PROGRAMS)` was expanded before this file was read, hence both lines.
-PROGRAMS += $(BIN)/vecs-ref-tests
-all: $(BIN)/vecs-ref-tests
+PROGRAMS += $(BIN)/vecs-ref-tests $(BIN)/vecs-mgmt $(BIN)/vecs-ref-bench-api
+all: $(BIN)/vecs-ref-tests $(BIN)/vecs-mgmt $(BIN)/vecs-ref-bench-api
 
-$(BIN)/vecs-ref-tests: $(REF_TEST_OBJ) $(REF_DB_OBJ) $(UTIL_OBJ)
+$(BIN)/vecs-ref-tests: $(REF_TEST_OBJ) $(REF_MGMT_OBJ) $(REF_DB_OBJ) $(UTIL_OBJ)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -o $@ $(REF_TEST_OBJ) $(REF_DB_OBJ) $(UTIL_OBJ) -lcunit $(LDLIBS_REF_DB) $(LDFLAGS)
+	$(CC) $(CFLAGS) -o $@ $(REF_TEST_OBJ) $(REF_MGMT_OBJ) $(REF_DB_OBJ) $(UTIL_OBJ) -lcunit $(LDLIBS_REF_MGMT) $(LDFLAGS)
+
+# The API server of the control plane (reference-impl/README.md, "mgmt/").
+$(BIN)/vecs-mgmt: $(O)/reference-impl/mgmt/mgmt_main.o $(REF_MGMT_OBJ) $(REF_DB_OBJ) $(UTIL_OBJ)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_REF_MGMT) $(LDFLAGS)
+
+# API load client for harness/tests/bench/b-mgmt-api.sh: signs its own requests
+# (OpenSSL only), so it shares no code with the server it measures.
+$(BIN)/vecs-ref-bench-api: $(O)/reference-impl/tests/bench/bench_api.o
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $^ -lcrypto -lpthread $(LDFLAGS)
+bench: $(BIN)/vecs-ref-bench-api $(BIN)/vecs-mgmt
+
+# libFuzzer target of the request parser and signature code (`make fuzz-ref`).
+REF_FUZZ_SRC := reference-impl/mgmt/api_params.c reference-impl/mgmt/api_sign.c \
+		reference-impl/mgmt/json_out.c
+$(BUILD)/fuzz/fuzz_api_request: reference-impl/tests/fuzz/fuzz_api_request.c $(REF_FUZZ_SRC) $(UTIL_SRC) | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -Ireference-impl -o $@ $< $(REF_FUZZ_SRC) $(UTIL_SRC) -lcrypto
+
+.PHONY: fuzz-ref
+fuzz-ref: $(BUILD)/fuzz/fuzz_api_request
+	@mkdir -p $(BUILD)/fuzz/corpus-fuzz_api_request
+	$(BUILD)/fuzz/fuzz_api_request -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+		-artifact_prefix=$(BUILD)/fuzz/ $(BUILD)/fuzz/corpus-fuzz_api_request \
+		reference-impl/tests/fuzz/seeds
+fuzz: fuzz-ref
 
 .PHONY: unit-ref asan-ref valgrind-ref
 unit: unit-ref
@@ -31,7 +61,7 @@ unit-ref: $(BIN)/vecs-ref-tests
 # `CFLAGS +=` (warnings, -std, -Iharness) still apply.
 asan-ref: | $(DEPS_STAMP)
 	CFLAGS="$(SAN_FLAGS)" $(MAKE) BUILD=build/asan-ref LDFLAGS="-fsanitize=address,undefined" \
-		build/asan-ref/bin/vecs-ref-tests
+		build/asan-ref/bin/vecs-ref-tests build/asan-ref/bin/vecs-mgmt
 	ASAN_OPTIONS=detect_leaks=1 build/asan-ref/bin/vecs-ref-tests
 
 valgrind-ref: $(BIN)/vecs-ref-tests

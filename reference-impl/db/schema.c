@@ -85,8 +85,117 @@ static const char *const schema_v1[] = {
 	NULL,
 };
 
+/* Version 2: what the API server needs around the version 1 tables: API users with
+ * their keys, the zone, hosts with their details (host.volume.encryption), the async
+ * job table, and the offering columns the API returns. Names follow CloudStack
+ * (`user`, `data_center`, `host`, `host_details`, `async_job`). */
+static const char *const schema_v2[] = {
+	/* secret_key is stored encrypted with the installation key (db_encryptor.h), as
+	 * CloudStack does with its `user.secret_key`. */
+	"CREATE TABLE user ("
+	" id {ID_PK},"
+	" uuid varchar(40) NOT NULL,"
+	" username varchar(255) NOT NULL,"
+	" api_key varchar(255) DEFAULT NULL,"
+	" secret_key varchar(255) DEFAULT NULL,"
+	" account_type int unsigned NOT NULL DEFAULT 0,"
+	" created datetime DEFAULT NULL,"
+	" removed datetime DEFAULT NULL,"
+	" CONSTRAINT uc_user__uuid UNIQUE (uuid),"
+	" CONSTRAINT uc_user__api_key UNIQUE (api_key)"
+	"){TABLE_OPTIONS}",
+
+	"CREATE TABLE data_center ("
+	" id {ID_PK},"
+	" uuid varchar(40) NOT NULL,"
+	" name varchar(255) NOT NULL,"
+	" networktype varchar(255) NOT NULL DEFAULT 'Advanced',"
+	" allocation_state varchar(32) NOT NULL DEFAULT 'Enabled',"
+	" created datetime DEFAULT NULL,"
+	" removed datetime DEFAULT NULL,"
+	" CONSTRAINT uc_data_center__uuid UNIQUE (uuid)"
+	"){TABLE_OPTIONS}",
+
+	"CREATE TABLE host ("
+	" id {ID_PK},"
+	" uuid varchar(40) NOT NULL,"
+	" name varchar(255) NOT NULL,"
+	" type varchar(32) NOT NULL DEFAULT 'Routing',"
+	" status varchar(32) NOT NULL DEFAULT 'Up',"
+	" resource_state varchar(32) NOT NULL DEFAULT 'Enabled',"
+	" private_ip_address varchar(40) DEFAULT NULL,"
+	" hypervisor_type varchar(32) DEFAULT 'KVM',"
+	" data_center_id bigint unsigned NOT NULL,"
+	" created datetime DEFAULT NULL,"
+	" removed datetime DEFAULT NULL,"
+	" CONSTRAINT uc_host__uuid UNIQUE (uuid),"
+	" CONSTRAINT uc_host__name UNIQUE (name),"
+	" CONSTRAINT fk_host__data_center_id FOREIGN KEY (data_center_id)"
+	" REFERENCES data_center(id)"
+	"){TABLE_OPTIONS}",
+
+	/* As upstream: details go with their host. */
+	"CREATE TABLE host_details ("
+	" id {ID_PK},"
+	" host_id bigint unsigned NOT NULL,"
+	" name varchar(255) NOT NULL,"
+	" value varchar(255) NOT NULL,"
+	" CONSTRAINT uk_host_id_name UNIQUE (host_id, name),"
+	" CONSTRAINT fk_host_details__host_id FOREIGN KEY (host_id)"
+	" REFERENCES host(id) ON DELETE CASCADE"
+	"){TABLE_OPTIONS}",
+
+	/* job_status: 0 pending, 1 succeeded, 2 failed (queryAsyncJobResult's jobstatus).
+	 * job_result holds the JSON object returned as `jobresult`. */
+	"CREATE TABLE async_job ("
+	" id {ID_PK},"
+	" uuid varchar(40) NOT NULL,"
+	" user_id bigint unsigned NOT NULL,"
+	" job_cmd varchar(255) NOT NULL,"
+	" job_cmd_info text DEFAULT NULL,"
+	" job_status int NOT NULL DEFAULT 0,"
+	" job_process_status int NOT NULL DEFAULT 0,"
+	" job_result_code int NOT NULL DEFAULT 0,"
+	" job_result text DEFAULT NULL,"
+	" instance_type varchar(64) DEFAULT NULL,"
+	" instance_id bigint unsigned DEFAULT NULL,"
+	" created datetime DEFAULT NULL,"
+	" last_updated datetime DEFAULT NULL,"
+	" CONSTRAINT uc_async_job__uuid UNIQUE (uuid),"
+	" CONSTRAINT fk_async_job__user_id FOREIGN KEY (user_id) REFERENCES user(id)"
+	"){TABLE_OPTIONS}",
+	"CREATE INDEX i_async_job__job_status ON async_job (job_status)",
+
+	/* A disk offering made by createServiceOffering for its root disk is compute-only:
+	 * listDiskOfferings does not show it (as upstream). */
+	"ALTER TABLE disk_offering ADD COLUMN compute_only tinyint(1) NOT NULL DEFAULT 0",
+	"ALTER TABLE service_offering ADD COLUMN display_text varchar(4096) DEFAULT NULL",
+	"ALTER TABLE service_offering ADD COLUMN speed int unsigned DEFAULT NULL",
+
+	/* A view cannot be altered in SQLite: drop and recreate with the new columns. */
+	"DROP VIEW service_offering_view",
+	"CREATE VIEW service_offering_view AS SELECT"
+	" service_offering.id AS id,"
+	" service_offering.uuid AS uuid,"
+	" service_offering.name AS name,"
+	" service_offering.cpu AS cpu,"
+	" service_offering.ram_size AS ram_size,"
+	" service_offering.disk_offering_id AS disk_offering_id,"
+	" disk_offering.encrypt AS encrypt_root,"
+	" service_offering.removed AS removed,"
+	" service_offering.display_text AS display_text,"
+	" service_offering.speed AS speed,"
+	" service_offering.created AS created,"
+	" disk_offering.uuid AS disk_offering_uuid"
+	" FROM service_offering"
+	" LEFT JOIN disk_offering ON service_offering.disk_offering_id = disk_offering.id",
+	NULL,
+};
+
 static const struct schema_migration migrations[] = {
 	{ 1, "volume encryption: passphrase, volumes, disk and service offerings", schema_v1 },
+	{ 2, "API server: users, zone, hosts and details, async jobs, offering columns",
+	  schema_v2 },
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == SCHEMA_VERSION_LATEST,

@@ -21,7 +21,7 @@ struct schema_migration {
 };
 
 /* The newest schema version this code knows. */
-#define SCHEMA_VERSION_LATEST 1
+#define SCHEMA_VERSION_LATEST 2
 
 /* All migrations, in ascending version order. */
 const struct schema_migration *schema_migrations(size_t *count);

@@ -1,0 +1,233 @@
+/* vecs-mgmt: the reference control plane's CloudStack-compatible API server. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "db/async_job_dao.h"
+#include "db/host_dao.h"
+#include "mgmt/bootstrap.h"
+#include "mgmt/http_server.h"
+#include "mgmt/jobs.h"
+#include "mgmt/mgmt.h"
+
+static const char usage[] =
+	"usage: vecs-mgmt --listen ADDR:PORT --db sqlite:PATH --key-file PROPS\n"
+	"                 --credentials-out FILE [--url-file FILE] [--log FILE]\n"
+	"                 [--hosts FILE] [--zone NAME] [--http-threads N] [--job-workers N]\n"
+	"\n"
+	"The reference control plane's API server: CloudStack's /client/api (JSON, signed\n"
+	"requests, async jobs) over the vecs database.\n"
+	"\n"
+	"  --listen ADDR:PORT      IPv4 address and port; port 0 picks a free port\n"
+	"  --db sqlite:PATH        the database (created and migrated as needed)\n"
+	"  --key-file PROPS        0600 properties file with db.cloud.encrypt.secret (and\n"
+	"                          optionally db.cloud.encryptor.version=V1|V2)\n"
+	"  --credentials-out FILE  on first start, the admin api_key/secret_key go here (0600)\n"
+	"  --url-file FILE         write the API URL here once listening (also on stdout)\n"
+	"  --log FILE              append the log here (default stderr); no secrets are logged\n"
+	"  --hosts FILE            static host list: `NAME [ip=A] [hypervisor=KVM] [K=V...]`\n"
+	"                          per line, K=V being host details such as\n"
+	"                          host.volume.encryption=true\n"
+	"  --zone NAME             the zone created at first start (default vecs-zone-1)\n"
+	"  --http-threads N        HTTP worker threads (default 16)\n"
+	"  --job-workers N         async job workers (default 4)\n"
+	"\n"
+	"Stops cleanly on SIGTERM or SIGINT. Exit status 0 after a clean stop, 2 for a usage\n"
+	"or environment error.\n";
+
+static time_t now_real(void)
+{
+	return time(NULL);
+}
+
+static int write_url_file(const char *path, const char *url)
+{
+	char tmp[4096];
+	FILE *f;
+
+	/* Written aside and renamed, so a reader never sees half a URL. */
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	f = fopen(tmp, "we");
+	if (!f)
+		return -errno;
+	fprintf(f, "%s\n", url);
+	if (fclose(f) != 0 || rename(tmp, path) != 0)
+		return -errno;
+	return 0;
+}
+
+static unsigned parse_count(const char *s, const char *opt)
+{
+	char *end;
+	unsigned long v = strtoul(s, &end, 10);
+
+	if (*end || v == 0 || v > 256) {
+		fprintf(stderr, "vecs-mgmt: %s wants a number from 1 to 256\n", opt);
+		exit(2);
+	}
+	return (unsigned)v;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "listen", required_argument, NULL, 'l' },
+		{ "db", required_argument, NULL, 'd' },
+		{ "key-file", required_argument, NULL, 'k' },
+		{ "credentials-out", required_argument, NULL, 'c' },
+		{ "url-file", required_argument, NULL, 'u' },
+		{ "log", required_argument, NULL, 'L' },
+		{ "hosts", required_argument, NULL, 'H' },
+		{ "zone", required_argument, NULL, 'z' },
+		{ "http-threads", required_argument, NULL, 't' },
+		{ "job-workers", required_argument, NULL, 'w' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *listen = NULL, *dbspec = NULL, *keyfile = NULL, *creds = NULL;
+	const char *urlfile = NULL, *logpath = NULL, *hosts = NULL, *zone = "vecs-zone-1";
+	unsigned http_threads = 16, job_workers = 4;
+	struct mgmt m = { 0 };
+	struct http_server *srv = NULL;
+	struct vecs_err err = { 0 };
+	struct zone_record z;
+	char host[64], url[128];
+	const char *colon;
+	uint16_t port = 0, bound = 0;
+	unsigned long p;
+	char *end;
+	bool created;
+	sigset_t sigs;
+	int c, r, sig, rc = 2;
+	struct db *db;
+
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'l': listen = optarg; break;
+		case 'd': dbspec = optarg; break;
+		case 'k': keyfile = optarg; break;
+		case 'c': creds = optarg; break;
+		case 'u': urlfile = optarg; break;
+		case 'L': logpath = optarg; break;
+		case 'H': hosts = optarg; break;
+		case 'z': zone = optarg; break;
+		case 't': http_threads = parse_count(optarg, "--http-threads"); break;
+		case 'w': job_workers = parse_count(optarg, "--job-workers"); break;
+		case 'h': fputs(usage, stdout); return 0;
+		default: fputs(usage, stderr); return 2;
+		}
+	}
+	if (optind != argc || !listen || !dbspec || !keyfile || !creds) {
+		fprintf(stderr, "vecs-mgmt: --listen, --db, --key-file and --credentials-out are "
+				"required\n\n%s",
+			usage);
+		return 2;
+	}
+	colon = strrchr(listen, ':');
+	if (!colon || (size_t)(colon - listen) >= sizeof(host)) {
+		fprintf(stderr, "vecs-mgmt: --listen wants ADDR:PORT, e.g. 127.0.0.1:0\n");
+		return 2;
+	}
+	memcpy(host, listen, (size_t)(colon - listen));
+	host[colon - listen] = '\0';
+	errno = 0;
+	p = strtoul(colon + 1, &end, 10);
+	if (errno || *end || end == colon + 1 || p > 65535) {
+		fprintf(stderr, "vecs-mgmt: --listen port must be 0 to 65535\n");
+		return 2;
+	}
+	port = (uint16_t)p;
+	if (strncmp(dbspec, "sqlite:", 7) != 0 || !dbspec[7]) {
+		fprintf(stderr, "vecs-mgmt: --db wants sqlite:PATH (mariadb is not built yet)\n");
+		return 2;
+	}
+
+	pthread_mutex_init(&m.log_lock, NULL);
+	m.now = now_real;
+	if (logpath) {
+		int fd = open(logpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+		if (fd < 0 || !(m.log = fdopen(fd, "a"))) {
+			fprintf(stderr, "vecs-mgmt: cannot open log %s: %s\n", logpath, strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			return 2;
+		}
+	}
+	/* Every thread created from here on inherits the mask; main waits for the signal. */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	r = db_encryptor_load(&m.enc, keyfile, &err);
+	if (r == 0)
+		r = db_pool_open(&m.pool, "sqlite", dbspec + 7, http_threads + job_workers + 1, &err);
+	if (r < 0) {
+		fprintf(stderr, "vecs-mgmt: %s\n", err.msg);
+		goto out;
+	}
+	db = db_pool_get(m.pool);
+	r = zone_ensure(db, zone, &z, &err);
+	if (r == 0)
+		r = mgmt_bootstrap_admin(db, &m.enc, creds, &created, &err);
+	if (r == 0) {
+		mgmt_log(&m, created ? "bootstrap: admin user created, credentials written to %s"
+				     : "bootstrap: users exist, credentials file %s left alone",
+			 creds);
+		int64_t lost = 0;
+		r = async_job_fail_pending(db,
+					   "{\"errorcode\":530,\"errortext\":\"the management "
+					   "server restarted before the job finished\"}",
+					   &lost, &err);
+		if (r == 0 && lost)
+			mgmt_log(&m, "bootstrap: %lld async jobs left pending by a previous run failed",
+				 (long long)lost);
+	}
+	if (r == 0 && hosts) {
+		unsigned n = 0;
+		r = mgmt_load_hosts(db, z.id, hosts, &n, &err);
+		if (r == 0)
+			mgmt_log(&m, "bootstrap: %u hosts registered from %s", n, hosts);
+	}
+	db_pool_put(m.pool, db);
+	if (r == 0)
+		r = jobs_start(&m.jobs, &m, job_workers, &err);
+	if (r == 0)
+		r = http_server_start(&srv, &m, host, port, http_threads, &bound, &err);
+	if (r < 0) {
+		fprintf(stderr, "vecs-mgmt: %s\n", err.msg);
+		goto out;
+	}
+	snprintf(url, sizeof(url), "http://%s:%u/client/api", host, (unsigned)bound);
+	if (urlfile && (r = write_url_file(urlfile, url)) < 0) {
+		fprintf(stderr, "vecs-mgmt: cannot write %s: %s\n", urlfile, strerror(-r));
+		goto out;
+	}
+	printf("%s\n", url);
+	fflush(stdout);
+	mgmt_log(&m, "listening on %s (pid %ld)", url, (long)getpid());
+
+	do {
+		r = sigwait(&sigs, &sig);
+	} while (r != 0);
+	mgmt_log(&m, "signal %d: stopping", sig);
+	rc = 0;
+out:
+	http_server_stop(srv);
+	jobs_stop(m.jobs);
+	db_pool_close(m.pool);
+	db_encryptor_release(&m.enc);
+	if (rc == 0)
+		mgmt_log(&m, "stopped");
+	if (m.log)
+		fclose(m.log);
+	pthread_mutex_destroy(&m.log_lock);
+	return rc;
+}

@@ -1,6 +1,7 @@
 #include "oracle/inspect.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,7 +57,8 @@ static void run_libcryptsetup(struct inspect_result *res, const struct vecs_blob
 	} else if (lr.unlock_rc >= 0) {
 		res->libcryptsetup.status = ORACLE_UNLOCKED;
 		res->libcryptsetup.keyslot = lr.unlock_rc;
-	} else if (lr.unlock_rc == -EPERM) {
+	} else if (lr.unlock_rc == -EPERM || lr.unlock_rc == -ENOENT) {
+		/* -ENOENT: no usable keyslot at all, so nothing opens either */
 		res->libcryptsetup.status = ORACLE_NOT_UNLOCKED;
 	} else {
 		res->libcryptsetup.status = lr.unlock_rc == -ENOTSUP ? ORACLE_UNSUPPORTED : ORACLE_ERROR;
@@ -112,7 +114,26 @@ static void judge_passphrase(struct inspect_result *res)
 	}
 	if (!res->unlocks)
 		findings_add(f, SEV_ERROR, "passphrase.no_unlock",
-			     "the passphrase opens no keyslot (both oracles agree)");
+			     definite(n->status) && definite(l->status)
+				     ? "the passphrase opens no keyslot (both oracles agree)"
+				     : "the passphrase opens no keyslot (one oracle decided; see the other's finding)");
+}
+
+/* A hostile header can ask for 2^32 PBKDF2 iterations: hours for either oracle. */
+static bool iterations_within_limit(struct inspect_result *res)
+{
+	const struct luks1_header *h = &res->luks;
+	bool ok = h->mk_digest_iterations <= VECS_INSPECT_MAX_ITERATIONS;
+
+	for (int i = 0; i < LUKS1_NUMKEYS; i++)
+		if (h->keyslots[i].active == LUKS1_KEY_ENABLED &&
+		    h->keyslots[i].iterations > VECS_INSPECT_MAX_ITERATIONS)
+			ok = false;
+	if (!ok)
+		findings_add(&res->findings, SEV_ERROR, "passphrase.iterations_limit",
+			     "passphrase not checked: an iteration count exceeds %u (checking would take minutes to hours)",
+			     VECS_INSPECT_MAX_ITERATIONS);
+	return ok;
 }
 
 /* Where is the LUKS device? Fills res->luks_offset/size, or adds a finding. */
@@ -167,7 +188,8 @@ int vecs_inspect(const char *path, const struct vecs_secret *pass,
 	res->keyslot = -1;
 	res->native.keyslot = res->libcryptsetup.keyslot = -1;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/* O_NONBLOCK: opening a FIFO must not wait for a writer; the type check follows. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
 		return vecs_err_set(err, -errno, "cannot open %s: %s", path, strerror(errno));
 	r = vecs_fd_size(fd, &res->file_size);
@@ -199,7 +221,7 @@ int vecs_inspect(const char *path, const struct vecs_secret *pass,
 					   : "no LUKS magic");
 		break;
 	case LUKS_KIND_V2:
-		res->encrypted = true;
+		res->encrypted = !res->is_qcow2 || res->qcow2.crypt_method == QCOW2_CRYPT_LUKS;
 		findings_add(&res->findings, SEV_ERROR, "luks.version2",
 			     "this is a LUKS2 header; the profile requires LUKS1");
 		break;
@@ -212,7 +234,8 @@ int vecs_inspect(const char *path, const struct vecs_secret *pass,
 			     "LUKS1 magic, but the device holds only %zu of the header's 592 bytes", n);
 		break;
 	case LUKS_KIND_V1:
-		res->encrypted = true;
+		/* a LUKS region that qcow2 does not use (crypt_method != 2) encrypts nothing */
+		res->encrypted = !res->is_qcow2 || res->qcow2.crypt_method == QCOW2_CRYPT_LUKS;
 		res->luks_decoded = true;
 		luks1_decode(phdr, &res->luks);
 		luks1_validate(&res->luks, res->luks_size, &res->findings);
@@ -223,6 +246,10 @@ int vecs_inspect(const char *path, const struct vecs_secret *pass,
 	if (res->luks_decoded) {
 		bool structural_errors = findings_has_error(&res->findings);
 
+		if (pass && !iterations_within_limit(res)) {
+			res->passphrase_checked = true;
+			pass = NULL; /* neither oracle would finish in useful time */
+		}
 		if (pass) {
 			res->passphrase_checked = true;
 			run_native(res, &dev, pass);
@@ -367,33 +394,55 @@ void vecs_inspect_json(const struct inspect_result *res, struct json_writer *w)
 	json_obj_end(w);
 }
 
+/* One report line. Header fields are attacker-controlled: every byte outside printable
+ * ASCII is written as \xNN, so no escape sequence reaches the operator's terminal. */
+__attribute__((format(printf, 2, 3))) static void text_line(FILE *out, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	for (const unsigned char *p = (const unsigned char *)line; *p; p++) {
+		if (*p >= 0x20 && *p < 0x7f)
+			fputc(*p, out);
+		else
+			fprintf(out, "\\x%02x", *p);
+	}
+	fputc('\n', out);
+}
+
 void vecs_inspect_text(const struct inspect_result *res, FILE *out)
 {
 	const struct luks1_header *h = &res->luks;
 
-	fprintf(out, "%s: %s, %s\n", res->path, res->is_qcow2 ? "qcow2" : "raw",
-		res->encrypted ? "encrypted" : "NOT encrypted");
-	if (res->is_qcow2)
-		fprintf(out, "  qcow2 v%u, crypt_method %u, LUKS region at %llu (%llu bytes)\n",
-			res->qcow2.version, res->qcow2.crypt_method,
-			(unsigned long long)res->qcow2.fde_offset,
-			(unsigned long long)res->qcow2.fde_length);
+	text_line(out, "%s: %s, %s", res->path, res->is_qcow2 ? "qcow2" : "raw",
+		  res->encrypted ? "encrypted" : "NOT encrypted");
+	if (res->is_qcow2 && res->qcow2.has_fde)
+		text_line(out, "  qcow2 v%u, crypt_method %u, LUKS region at %llu (%llu bytes)",
+			  res->qcow2.version, res->qcow2.crypt_method,
+			  (unsigned long long)res->qcow2.fde_offset,
+			  (unsigned long long)res->qcow2.fde_length);
+	else if (res->is_qcow2)
+		text_line(out, "  qcow2 v%u, crypt_method %u, no LUKS region", res->qcow2.version,
+			  res->qcow2.crypt_method);
 	if (res->luks_decoded) {
-		fprintf(out, "  LUKS%u %s-%s, %u-bit key, hash %s, payload at sector %u, uuid %s\n",
-			h->version, h->cipher_name, h->cipher_mode, h->key_bytes * 8, h->hash_spec,
-			h->payload_offset, h->uuid);
+		text_line(out, "  LUKS%u %s-%s, %u-bit key, hash %s, payload at sector %u, uuid %s",
+			  h->version, h->cipher_name, h->cipher_mode, h->key_bytes * 8, h->hash_spec,
+			  h->payload_offset, h->uuid);
 		for (int i = 0; i < LUKS1_NUMKEYS; i++)
 			if (h->keyslots[i].active == LUKS1_KEY_ENABLED)
-				fprintf(out, "  keyslot %d: enabled, %u iterations, material at sector %u\n",
-					i, h->keyslots[i].iterations, h->keyslots[i].key_material_offset);
+				text_line(out, "  keyslot %d: enabled, %u iterations, material at sector %u",
+					  i, h->keyslots[i].iterations, h->keyslots[i].key_material_offset);
 	}
 	if (res->passphrase_checked)
-		fprintf(out, "  passphrase: %s (native: %s, libcryptsetup: %s)\n",
-			res->unlocks ? "unlocks" : "does NOT unlock",
-			oracle_status_name(res->native.status),
-			oracle_status_name(res->libcryptsetup.status));
+		text_line(out, "  passphrase: %s (native: %s, libcryptsetup: %s)",
+			  res->unlocks ? "unlocks" : "does NOT unlock",
+			  oracle_status_name(res->native.status),
+			  oracle_status_name(res->libcryptsetup.status));
 	for (int i = 0; i < res->findings.n; i++)
-		fprintf(out, "  %-7s %s: %s\n", finding_severity_name(res->findings.items[i].severity),
-			res->findings.items[i].id, res->findings.items[i].message);
-	fprintf(out, "verdict: %s (profile %s)\n", res->pass ? "PASS" : "FAIL", res->profile->name);
+		text_line(out, "  %-7s %s: %s", finding_severity_name(res->findings.items[i].severity),
+			  res->findings.items[i].id, res->findings.items[i].message);
+	text_line(out, "verdict: %s (profile %s)", res->pass ? "PASS" : "FAIL", res->profile->name);
 }

@@ -18,6 +18,10 @@
 #include "util/json_writer.h"
 #include "util/secret.h"
 
+/* PBKDF2 iteration counts above this are not tried (~1 min of sha256 on one core);
+ * QEMU's and cryptsetup's 2-second calibration stays far below it. */
+#define VECS_INSPECT_MAX_ITERATIONS 100000000u
+
 enum oracle_status {
 	ORACLE_NOT_RUN,
 	ORACLE_UNLOCKED,

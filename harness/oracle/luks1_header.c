@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <string.h>
 
+#include "oracle/luks1_crypto.h"
 #include "util/bytes.h"
 
 static const uint8_t luks_magic[6] = { 'L', 'U', 'K', 'S', 0xba, 0xbe };
@@ -12,12 +13,14 @@ enum luks_kind luks_detect(const uint8_t *buf, size_t len)
 {
 	uint16_t version;
 
-	if (len < 8)
+	if (len < 6)
 		return LUKS_KIND_NONE;
 	if (memcmp(buf, luks2_secondary_magic, 6) == 0)
 		return LUKS_KIND_V2;
 	if (memcmp(buf, luks_magic, 6) != 0)
 		return LUKS_KIND_NONE;
+	if (len < 8)
+		return LUKS_KIND_TRUNCATED; /* cut inside the version field */
 	version = be16_load(buf + 6);
 	if (version == 2)
 		return LUKS_KIND_V2;
@@ -171,6 +174,9 @@ void luks1_validate(const struct luks1_header *h, uint64_t device_size, struct f
 	check_text(f, "luks.cipher_name", "cipher name", h->cipher_name, h->cipher_name_terminated);
 	check_text(f, "luks.cipher_mode", "cipher mode", h->cipher_mode, h->cipher_mode_terminated);
 	check_text(f, "luks.hash_spec", "hash spec", h->hash_spec, h->hash_spec_terminated);
+	if (h->hash_spec_terminated && h->hash_spec[0] && vecs_hash_size(h->hash_spec) == 0)
+		findings_add(f, SEV_ERROR, "luks.hash_spec", "hash '%s' is not a known hash algorithm",
+			     h->hash_spec);
 
 	kv = key_bytes_valid(h->cipher_name, h->cipher_mode, h->key_bytes);
 	if (h->key_bytes == 0 || h->key_bytes > LUKS1_MAX_KEY_BYTES)
@@ -188,7 +194,13 @@ void luks1_validate(const struct luks1_header *h, uint64_t device_size, struct f
 		findings_add(f, SEV_ERROR, "luks.uuid",
 			     "UUID field is not a NUL-terminated 36-character UUID");
 
-	if ((uint64_t)h->payload_offset > dev_sectors)
+	/* inspect always sees a whole volume (a detached header is never handed to it), so
+	 * a payload starting inside the header would overwrite it with guest data. */
+	if ((uint64_t)h->payload_offset * LUKS1_SECTOR < LUKS1_PHDR_SIZE)
+		findings_add(f, SEV_ERROR, "luks.payload_offset",
+			     "payload offset (sector %u) lies inside the header: guest data would overwrite it",
+			     h->payload_offset);
+	else if ((uint64_t)h->payload_offset > dev_sectors)
 		findings_add(f, SEV_ERROR, "luks.payload_offset",
 			     "payload offset (sector %u) lies beyond the end of the device (%llu sectors)",
 			     h->payload_offset, (unsigned long long)dev_sectors);
@@ -220,8 +232,7 @@ void luks1_validate(const struct luks1_header *h, uint64_t device_size, struct f
 				     (unsigned long long)start[i]);
 			area_ok[i] = false;
 		}
-		/* A header without payload (detached, payload_offset 0) has no payload to hit. */
-		if (h->payload_offset && end[i] > h->payload_offset)
+		if (end[i] > h->payload_offset)
 			findings_add(f, SEV_ERROR, "luks.keyslot_payload_overlap",
 				     "keyslot %d key material (sectors %llu-%llu) reaches into the payload at sector %u",
 				     i, (unsigned long long)start[i], (unsigned long long)end[i] - 1,

@@ -128,6 +128,13 @@ static int parse(const uint8_t *buf, size_t len, uint64_t file_size, struct qcow
 			     info->crypt_method);
 	if (!info->has_fde)
 		return -ENOENT;
+	if (info->fde_length < 592) {
+		findings_add(f, SEV_ERROR, "qcow2.fde_bounds",
+			     "encryption header region is %llu bytes, too small for a LUKS1 header",
+			     (unsigned long long)info->fde_length);
+		info->has_fde = false;
+		return -EINVAL;
+	}
 	if (info->fde_offset % cluster || info->fde_offset == 0 ||
 	    info->fde_offset > file_size || info->fde_length > file_size - info->fde_offset) {
 		findings_add(f, SEV_ERROR, "qcow2.fde_bounds",

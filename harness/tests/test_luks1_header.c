@@ -67,6 +67,7 @@ static void test_detect_kinds(void)
 	luks1_encode(&good, buf);
 	CU_ASSERT_EQUAL(luks_detect(buf, 100), LUKS_KIND_TRUNCATED);
 	CU_ASSERT_EQUAL(luks_detect(buf, 4), LUKS_KIND_NONE);
+	CU_ASSERT_EQUAL(luks_detect(buf, 7), LUKS_KIND_TRUNCATED); /* cut in the version */
 	buf[7] = 2;
 	CU_ASSERT_EQUAL(luks_detect(buf, sizeof(buf)), LUKS_KIND_V2);
 	buf[7] = 7;
@@ -97,6 +98,8 @@ DAMAGE(d_mk_iter, h->mk_digest_iterations = 0)
 DAMAGE(d_uuid, strcpy(h->uuid, "not-a-uuid"))
 DAMAGE(d_uuid_unterminated, memset(h->uuid, 'a', 40); h->uuid_terminated = false)
 DAMAGE(d_payload, h->payload_offset = 1u << 30)
+DAMAGE(d_payload0, h->payload_offset = 0)
+DAMAGE(d_hash_unknown, strcpy(h->hash_spec, "nohash"))
 DAMAGE(d_slot_state, h->keyslots[2].active = 0x12345678)
 DAMAGE(d_slot_iter, h->keyslots[0].iterations = 0)
 DAMAGE(d_stripes0, h->keyslots[1].stripes = 0)
@@ -125,6 +128,8 @@ static const struct damage damages[] = {
 	{ "uuid garbage", d_uuid, "luks.uuid" },
 	{ "uuid unterminated", d_uuid_unterminated, "luks.uuid" },
 	{ "payload beyond device", d_payload, "luks.payload_offset" },
+	{ "payload at sector 0", d_payload0, "luks.payload_offset" },
+	{ "unknown hash", d_hash_unknown, "luks.hash_spec" },
 	{ "keyslot state", d_slot_state, "luks.keyslot_state" },
 	{ "keyslot iterations 0", d_slot_iter, "luks.keyslot_iterations" },
 	{ "stripes 0", d_stripes0, "luks.keyslot_stripes" },

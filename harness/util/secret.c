@@ -36,13 +36,18 @@ int vecs_secret_read_file(struct vecs_secret *s, const char *path, struct vecs_e
 		close(fd);
 		return vecs_err_set(err, -EINVAL, "passphrase file %s is not a regular file", path);
 	}
-	if (st.st_size > VECS_SECRET_MAX) {
+	if (st.st_size > (off_t)VECS_SECRET_MAX) {
 		close(fd);
 		return vecs_err_set(err, -EFBIG,
-				    "passphrase file %s is larger than %d bytes; is it the right file?",
+				    "passphrase file %s is larger than %u bytes (cryptsetup's key file limit); is it the right file?",
 				    path, VECS_SECRET_MAX);
 	}
-	r = vecs_secret_alloc(s, VECS_SECRET_MAX, err);
+	if (st.st_size == 0) {
+		close(fd);
+		return vecs_err_set(err, -ENODATA, "passphrase file %s is empty", path);
+	}
+	/* one byte more than the file: a file that grew while we read is noticed */
+	r = vecs_secret_alloc(s, (size_t)st.st_size + 1, err);
 	if (r < 0) {
 		close(fd);
 		return r;
@@ -60,6 +65,10 @@ int vecs_secret_read_file(struct vecs_secret *s, const char *path, struct vecs_e
 		got += (size_t)n;
 	}
 	close(fd);
+	if (got == s->cap) {
+		vecs_secret_release(s);
+		return vecs_err_set(err, -EAGAIN, "passphrase file %s changed while being read", path);
+	}
 	s->len = got;
 	return 0;
 }

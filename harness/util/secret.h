@@ -15,12 +15,13 @@ struct vecs_secret {
 	size_t cap;
 };
 
-#define VECS_SECRET_MAX 8192
+/* cryptsetup's default key file size limit (--keyfile-size), 8 MiB */
+#define VECS_SECRET_MAX (8u << 20)
 
 /* A zero-filled, locked buffer of cap bytes (len 0), for code that writes a secret in
  * place (a decryption, a parse) instead of copying it from elsewhere. */
 int vecs_secret_alloc(struct vecs_secret *s, size_t cap, struct vecs_err *err);
-/* Read the whole of path (at most VECS_SECRET_MAX bytes). */
+/* Read the whole of path (at most VECS_SECRET_MAX bytes; an empty file is an error). */
 int vecs_secret_read_file(struct vecs_secret *s, const char *path, struct vecs_err *err);
 /* Copy len bytes of memory into a new secret. */
 int vecs_secret_from_mem(struct vecs_secret *s, const void *p, size_t len, struct vecs_err *err);

@@ -139,3 +139,4 @@ clean:
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 -include reference-impl/reference.mk
+-include reference-impl/agent/agent.mk

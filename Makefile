@@ -1,7 +1,8 @@
 # vecs: Volume Encryption Conformance Suite
 #
 #   make            build every program into build/bin/
-#   make check      CUnit suites + integration tests + a short fuzz run
+#   make check      CUnit suites + integration tests + a short fuzz run; ends with
+#                   the total "check: N passed, N failed" (harness/tests/run-check)
 #   make run        the main job (see README.md)
 #   make bench      benchmarks, printed as ratios against a baseline of the same run
 #   make asan       ASan+UBSan build in build/asan/, running the CUnit suites
@@ -84,7 +85,8 @@ $(BIN)/getrusage-shim.so: fixtures/getrusage-shim.c | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) -shared -fPIC -O2 -Wall -Wextra -Werror -o $@ $< -ldl
 
-check: all unit integration fuzz-smoke
+check: all
+	harness/tests/run-check
 
 unit: $(BIN)/vecs-tests
 	$(BIN)/vecs-tests

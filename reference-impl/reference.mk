@@ -23,18 +23,21 @@ all: $(BIN)/vecs-ref-tests $(BIN)/vecs-mgmt $(BIN)/vecs-ref-bench-api
 
 $(BIN)/vecs-ref-tests: $(REF_TEST_OBJ) $(REF_MGMT_OBJ) $(REF_DB_OBJ) $(UTIL_OBJ)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -o $@ $(REF_TEST_OBJ) $(REF_MGMT_OBJ) $(REF_DB_OBJ) $(UTIL_OBJ) -lcunit $(LDLIBS_REF_MGMT) $(LDFLAGS)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(CFLAGS) -o $@ $(REF_TEST_OBJ) $(REF_MGMT_OBJ) $(REF_DB_OBJ) $(UTIL_OBJ) -lcunit $(LDLIBS_REF_MGMT) $(LDFLAGS)
 
 # The API server of the control plane (reference-impl/README.md, "mgmt/").
 $(BIN)/vecs-mgmt: $(O)/reference-impl/mgmt/mgmt_main.o $(REF_MGMT_OBJ) $(REF_DB_OBJ) $(UTIL_OBJ)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_REF_MGMT) $(LDFLAGS)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_REF_MGMT) $(LDFLAGS)
 
 # API load client for harness/tests/bench/b-mgmt-api.sh: signs its own requests
 # (OpenSSL only), so it shares no code with the server it measures.
 $(BIN)/vecs-ref-bench-api: $(O)/reference-impl/tests/bench/bench_api.o
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -o $@ $^ -lcrypto -lpthread $(LDFLAGS)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ -lcrypto -lpthread $(LDFLAGS)
 bench: $(BIN)/vecs-ref-bench-api $(BIN)/vecs-mgmt
 
 # libFuzzer target of the request parser and signature code (`make fuzz-ref`).

@@ -11,11 +11,13 @@ REF_TEST_SRC := $(wildcard reference-impl/tests/*.c)
 REF_DB_OBJ   := $(REF_DB_SRC:%.c=$(O)/%.o)
 REF_MGMT_OBJ := $(REF_MGMT_SRC:%.c=$(O)/%.o)
 REF_TEST_OBJ := $(REF_TEST_SRC:%.c=$(O)/%.o)
-LDLIBS_REF_DB := -lsqlite3 -lcrypto
+LDLIBS_REF_DB := -lsqlite3 -lmariadb -lcrypto
 LDLIBS_REF_MGMT := -lmicrohttpd -lpthread $(LDLIBS_REF_DB)
 
 # `override` so the include path survives a CFLAGS given on the command line.
 $(O)/reference-impl/%.o: override CFLAGS += -Ireference-impl
+# MariaDB Connector/C headers (libmariadb-dev)
+$(O)/reference-impl/db/db_mariadb.o: override CFLAGS += -I/usr/include/mariadb
 
 # `all: $(PROGRAMS)` was expanded before this file was read, hence both lines.
 PROGRAMS += $(BIN)/vecs-ref-tests $(BIN)/vecs-mgmt $(BIN)/vecs-ref-bench-api

@@ -18,8 +18,7 @@ int db_open(struct db **out, const char *kind, const char *target, struct vecs_e
 	if (!kind || strcmp(kind, "sqlite") == 0)
 		ops = &db_sqlite_ops;
 	else if (strcmp(kind, "mariadb") == 0)
-		return vecs_err_set(err, -ENOTSUP,
-				    "the mariadb database backend is not built yet; use --db sqlite");
+		ops = &db_mariadb_ops;
 	else
 		return vecs_err_set(err, -EINVAL,
 				    "unknown database kind '%s'; expected sqlite or mariadb", kind);

@@ -1,4 +1,4 @@
-/* The contract between db.c and a backend (db_sqlite.c now, db_mariadb.c later).
+/* The contract between db.c and a backend (db_sqlite.c, db_mariadb.c).
  *
  * A backend maps its own error codes to the errno values documented in db.h, never
  * copies bound values into messages, and supplies the dialect words the schema text
@@ -50,5 +50,6 @@ struct db_stmt {
 };
 
 extern const struct db_ops db_sqlite_ops;
+extern const struct db_ops db_mariadb_ops;
 
 #endif

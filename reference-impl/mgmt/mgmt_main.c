@@ -16,7 +16,7 @@
 #include "mgmt/mgmt.h"
 
 static const char usage[] =
-	"usage: vecs-mgmt --listen ADDR:PORT --db sqlite:PATH --key-file PROPS\n"
+	"usage: vecs-mgmt --listen ADDR:PORT --db sqlite:PATH|mariadb:... --key-file PROPS\n"
 	"                 --credentials-out FILE [--url-file FILE] [--log FILE]\n"
 	"                 [--hosts FILE] [--zone NAME] [--http-threads N] [--job-workers N]\n"
 	"\n"
@@ -24,7 +24,8 @@ static const char usage[] =
 	"requests, async jobs) over the vecs database.\n"
 	"\n"
 	"  --listen ADDR:PORT      IPv4 address and port; port 0 picks a free port\n"
-	"  --db sqlite:PATH        the database (created and migrated as needed)\n"
+	"  --db sqlite:PATH        the database (created and migrated as needed), or\n"
+	"  --db mariadb:socket=PATH;database=NAME  a mariadbd on a local socket\n"
 	"  --key-file PROPS        0600 properties file with db.cloud.encrypt.secret (and\n"
 	"                          optionally db.cloud.encryptor.version=V1|V2)\n"
 	"  --credentials-out FILE  on first start, the admin api_key/secret_key go here (0600)\n"
@@ -91,6 +92,8 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *listen = NULL, *dbspec = NULL, *keyfile = NULL, *creds = NULL;
+	const char *dbtarget = NULL;
+	char dbkind[8];
 	const char *urlfile = NULL, *logpath = NULL, *hosts = NULL, *zone = "vecs-zone-1";
 	unsigned http_threads = 16, job_workers = 4;
 	struct mgmt m = { 0 };
@@ -143,8 +146,14 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	port = (uint16_t)p;
-	if (strncmp(dbspec, "sqlite:", 7) != 0 || !dbspec[7]) {
-		fprintf(stderr, "vecs-mgmt: --db wants sqlite:PATH (mariadb is not built yet)\n");
+	if (!strncmp(dbspec, "sqlite:", 7) && dbspec[7]) {
+		snprintf(dbkind, sizeof(dbkind), "sqlite");
+		dbtarget = dbspec + 7;
+	} else if (!strncmp(dbspec, "mariadb:", 8) && dbspec[8]) {
+		snprintf(dbkind, sizeof(dbkind), "mariadb");
+		dbtarget = dbspec + 8;
+	} else {
+		fprintf(stderr, "vecs-mgmt: --db wants sqlite:PATH or mariadb:socket=PATH;database=NAME\n");
 		return 2;
 	}
 
@@ -168,7 +177,7 @@ int main(int argc, char **argv)
 
 	r = db_encryptor_load(&m.enc, keyfile, &err);
 	if (r == 0)
-		r = db_pool_open(&m.pool, "sqlite", dbspec + 7, http_threads + job_workers + 1, &err);
+		r = db_pool_open(&m.pool, dbkind, dbtarget, http_threads + job_workers + 1, &err);
 	if (r < 0) {
 		fprintf(stderr, "vecs-mgmt: %s\n", err.msg);
 		goto out;

@@ -15,7 +15,12 @@ start_mgmt() {
 		(umask 077; printf 'db.cloud.encrypt.secret=it-%s\n' "$RANDOM$RANDOM" >"$T/key.props")
 	fi
 	printf 'kvm-enc ip=10.1.0.1 host.volume.encryption=true cpu.sockets=1\nkvm-plain ip=10.1.0.2\n' >"$T/hosts"
-	"$MGMT" --listen 127.0.0.1:0 --db "sqlite:$T/mgmt.db" --key-file "$T/key.props" \
+	# t-mariadb.sh runs this file again with VECS_IT_MGMT_DB_SOCKET: one database per test
+	local db="sqlite:$T/mgmt.db"
+	if [ -n "${VECS_IT_MGMT_DB_SOCKET:-}" ]; then
+		db="mariadb:socket=$VECS_IT_MGMT_DB_SOCKET;database=it_$(basename "$T" | tr -c 'A-Za-z0-9_\n' _)"
+	fi
+	"$MGMT" --listen 127.0.0.1:0 --db "$db" --key-file "$T/key.props" \
 		--credentials-out "$T/creds" --url-file "$T/url" --log "$T/mgmt.log" \
 		--hosts "$T/hosts" >"$T/stdout" 2>"$T/stderr" &
 	echo $! >"$T/pid"

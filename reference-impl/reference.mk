@@ -10,7 +10,8 @@ REF_MGMT_SRC := $(filter-out reference-impl/mgmt/mgmt_main.c,$(wildcard referenc
 REF_TEST_SRC := $(wildcard reference-impl/tests/*.c)
 REF_DB_OBJ   := $(REF_DB_SRC:%.c=$(O)/%.o)
 REF_MGMT_OBJ := $(REF_MGMT_SRC:%.c=$(O)/%.o)
-REF_TEST_OBJ := $(REF_TEST_SRC:%.c=$(O)/%.o)
+# the one CUnit runner of the tree (harness/tests/test_main.c)
+REF_TEST_OBJ := $(REF_TEST_SRC:%.c=$(O)/%.o) $(O)/harness/tests/test_main.o
 LDLIBS_REF_DB := -lsqlite3 -lmariadb -lcrypto
 LDLIBS_REF_MGMT := -lmicrohttpd -lpthread $(LDLIBS_REF_DB)
 

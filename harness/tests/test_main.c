@@ -1,4 +1,7 @@
+#define _XOPEN_SOURCE 700
 #include <CUnit/Basic.h>
+#include <errno.h>
+#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +21,9 @@ void vecs_suite_add(const struct vecs_suite *s)
 {
 	if (n_suites < MAX_SUITES)
 		suites[n_suites++] = s;
+	else
+		fprintf(stderr, "%s: more than %d suites; raise MAX_SUITES\n",
+			program_invocation_short_name, MAX_SUITES);
 }
 
 const char *vecs_test_shared_fixtures(void)
@@ -32,24 +38,30 @@ const char *vecs_test_shared_fixtures(void)
 	return NULL;
 }
 
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	if (remove(path) != 0)
+		fprintf(stderr, "%s: could not remove %s\n", program_invocation_short_name, path);
+	return 0;
+}
+
 static void remove_tmpdir(void)
 {
-	char cmd[PATH_MAX + 16];
-
-	if (!tmpdir[0])
-		return;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "vecs-tests: could not remove %s\n", tmpdir);
+	if (tmpdir[0])
+		nftw(tmpdir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 const char *vecs_test_tmpdir(void)
 {
 	if (!tmpdir[0]) {
 		const char *base = getenv("TMPDIR");
-		snprintf(tmpdir, sizeof(tmpdir), "%s/vecs-tests.XXXXXX", base ? base : "/tmp");
+		snprintf(tmpdir, sizeof(tmpdir), "%s/%s.XXXXXX", base ? base : "/tmp",
+			 program_invocation_short_name);
 		if (!mkdtemp(tmpdir)) {
-			perror("vecs-tests: mkdtemp");
+			perror("mkdtemp");
 			exit(2);
 		}
 		atexit(remove_tmpdir);
@@ -77,9 +89,11 @@ int main(int argc, char **argv)
 	}
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
-	failures = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
+	failures = CU_get_number_of_failures() + CU_get_number_of_tests_failed() +
+		   CU_get_number_of_suites_failed();
 	if (CU_get_number_of_tests_run() == 0) {
-		fprintf(stderr, "vecs-tests: no test ran (filter '%s')\n", filter ? filter : "");
+		fprintf(stderr, "%s: no test ran (filter '%s')\n", program_invocation_short_name,
+			filter ? filter : "");
 		failures = 1;
 	}
 	CU_cleanup_registry();

@@ -26,10 +26,14 @@ ifeq ($(findstring -fsanitize,$(CFLAGS)),)
 CFLAGS    += -D_FORTIFY_SOURCE=2
 endif
 LDLIBS_CRYPTO := -lcrypto -lcryptsetup
+# libvecs' engine reads scenario files with libyaml
+LDLIBS_VECS := -lyaml $(LDLIBS_CRYPTO)
 DEPS_STAMP := $(BUILD)/.deps-ok
 
 UTIL_SRC   := $(wildcard harness/util/*.c)
 ORACLE_SRC := $(wildcard harness/oracle/*.c)
+ENGINE_SRC := $(wildcard harness/engine/*.c)
+REPORT_SRC := $(wildcard harness/report/*.c)
 CLI_SRC    := $(wildcard harness/cli/*.c)
 TEST_SRC   := $(wildcard harness/tests/*.c)
 FUZZ_SRC   := $(wildcard harness/tests/fuzz/*.c)
@@ -37,6 +41,8 @@ BENCH_SRC  := $(wildcard harness/tests/bench/bench_*.c)
 
 UTIL_OBJ   := $(UTIL_SRC:%.c=$(O)/%.o)
 ORACLE_OBJ := $(ORACLE_SRC:%.c=$(O)/%.o)
+ENGINE_OBJ := $(ENGINE_SRC:%.c=$(O)/%.o)
+REPORT_OBJ := $(REPORT_SRC:%.c=$(O)/%.o)
 CLI_OBJ    := $(CLI_SRC:%.c=$(O)/%.o)
 TEST_OBJ   := $(TEST_SRC:%.c=$(O)/%.o)
 LIBVECS    := $(O)/libvecs.a
@@ -61,24 +67,24 @@ $(O)/%.o: %.c | $(DEPS_STAMP)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
 
-$(LIBVECS): $(UTIL_OBJ) $(ORACLE_OBJ)
+$(LIBVECS): $(UTIL_OBJ) $(ORACLE_OBJ) $(ENGINE_OBJ) $(REPORT_OBJ)
 	@mkdir -p $(@D)
 	$(Q)$(AR) rcs $@ $^
 
 $(BIN)/vecs: $(CLI_OBJ) $(LIBVECS)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LINK    $@")
-	$(Q)$(CC) $(CFLAGS) -o $@ $(CLI_OBJ) $(LIBVECS) $(LDLIBS_CRYPTO) $(LDFLAGS)
+	$(Q)$(CC) $(CFLAGS) -o $@ $(CLI_OBJ) $(LIBVECS) $(LDLIBS_VECS) $(LDFLAGS)
 
 $(BIN)/vecs-tests: $(TEST_OBJ) $(LIBVECS)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LINK    $@")
-	$(Q)$(CC) $(CFLAGS) -o $@ $(TEST_OBJ) $(LIBVECS) -lcunit $(LDLIBS_CRYPTO) $(LDFLAGS)
+	$(Q)$(CC) $(CFLAGS) -o $@ $(TEST_OBJ) $(LIBVECS) -lcunit $(LDLIBS_VECS) $(LDFLAGS)
 
 $(BIN)/vecs-bench-%: $(O)/harness/tests/bench/bench_%.o $(LIBVECS)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LINK    $@")
-	$(Q)$(CC) $(CFLAGS) -o $@ $< $(LIBVECS) $(LDLIBS_CRYPTO) $(LDFLAGS)
+	$(Q)$(CC) $(CFLAGS) -o $@ $< $(LIBVECS) $(LDLIBS_VECS) $(LDFLAGS)
 
 # Preloaded into qemu-img by the fast KDF profile (DESIGN.md, "Hazards").
 $(BIN)/getrusage-shim.so: fixtures/getrusage-shim.c | $(DEPS_STAMP)
@@ -142,3 +148,4 @@ clean:
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 -include reference-impl/reference.mk
 -include reference-impl/agent/agent.mk
+-include reference-impl/storage/storage.mk

@@ -11,5 +11,7 @@
 int cmd_inspect(int argc, char **argv);
 int cmd_canary(int argc, char **argv);
 int cmd_scan(int argc, char **argv);
+int cmd_list(int argc, char **argv);
+int cmd_run(int argc, char **argv);
 
 #endif

@@ -19,6 +19,8 @@ static const struct command commands[] = {
 	  "judge a LUKS1 header (raw file, block device or qcow2) and check a passphrase" },
 	{ "canary", cmd_canary, "write deterministic, self-identifying canary bytes to stdout" },
 	{ "scan", cmd_scan, "find canary plaintext in files, directories or block devices" },
+	{ "list", cmd_list, "list the support-matrix scenarios (--json for machines)" },
+	{ "run", cmd_run, "run the matrix against a target (today: --dry-run only)" },
 };
 
 static void usage(FILE *f)

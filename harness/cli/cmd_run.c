@@ -1,0 +1,395 @@
+/* `vecs run`: expand the scenarios into cells and run them against a target.
+ *
+ * No target exists yet (engine/target.h is the interface a target implements), so a
+ * real run refuses with exit 2 and says so; `--dry-run` is real: it loads, checks and
+ * expands everything and prints each cell's steps with references resolved as far as
+ * they can be without a target. */
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/commands.h"
+#include "engine/expand.h"
+#include "engine/scenario.h"
+#include "engine/template.h"
+#include "report/report.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: vecs run [--target reference|cloudstack] [--target-config F]\n"
+		"                [--storage LIST] [--only PATTERN] [--faults] [--profile P]\n"
+		"                [--jobs N] [--shard I/N] [--junit F] [--tap] [--json F]\n"
+		"                [--report DIR] [--seed S] [--strict] [--timeout SECONDS]\n"
+		"                [--scenarios DIR] [--dry-run]\n"
+		"\n"
+		"Runs every cell (scenario x storage type x profile; id\n"
+		"<operation>/<storage>/<profile>) of the support matrix against a target and reports\n"
+		"pass, fail or skip per cell. The full matrix is 19 operations x 4 storage types =\n"
+		"76 cells per profile.\n"
+		"\n"
+		"NOT AVAILABLE YET: no target is implemented, so a run without --dry-run exits 2.\n"
+		"Options marked (inactive) are checked and accepted but do nothing until then.\n"
+		"\n"
+		"selection (active; --dry-run shows the result):\n"
+		"  --storage LIST    comma-separated subset of nfs,local,smp,scaleio (default all)\n"
+		"  --only PATTERN    comma-separated globs on the cell id; '*' also matches '/'\n"
+		"                    (e.g. 'resize-volume/*', '*/scaleio/*')\n"
+		"  --profile P       run profile(s), comma-separated (scenarios/profiles/; default\n"
+		"                    cloudstack-4.18, kdf fast; cloudstack-4.18-production for the\n"
+		"                    tools' own KDF calibration)\n"
+		"  --shard I/N       run shard I of N (1 <= I <= N): a cell's shard is SHA-256 of\n"
+		"                    its id mod N, so the N shards partition the cells and adding a\n"
+		"                    scenario moves no existing cell\n"
+		"  --seed S          run seed, 16 hex digits (default: random, printed); each cell's\n"
+		"                    seed is derived from it and the cell id, so --seed S --only ID\n"
+		"                    reproduces one cell\n"
+		"  --scenarios DIR   scenarios tree (default: $VECS_SCENARIOS, else the tree next to\n"
+		"                    this executable, else ./scenarios)\n"
+		"  --dry-run         print the cells and their steps; touch nothing\n"
+		"\n"
+		"execution (inactive until a target lands):\n"
+		"  --target T        reference (default: starts `vecs stack up` per sandbox) or\n"
+		"                    cloudstack (a deployment named by --target-config)\n"
+		"  --target-config F endpoint, keys, storage probes and database access (cloudstack)\n"
+		"  --jobs N          cells in parallel, each in its own sandbox (default 1)\n"
+		"  --timeout S       per-cell timeout in seconds (default 900)\n"
+		"  --strict          skips count as failures (certification mode)\n"
+		"  --faults          also run the fault scenarios (catalog not implemented: exit 2)\n"
+		"\n"
+		"reports (inactive until a target lands; formats in harness/report/):\n"
+		"  --junit F         JUnit XML, classname vecs.<storage>.<profile>\n"
+		"  --tap             TAP 13 on stdout, YAML diagnostics per cell\n"
+		"  --json F          results bundle: versions, kernel, profile, kdf, cells\n"
+		"  --report DIR      HTML support matrix (DIR/index.html) with a page per cell\n"
+		"\n"
+		"Exit status: 0 every cell passed (dry run: expanded); 1 some cell failed; 2 usage\n"
+		"or environment error (today: any run without --dry-run).\n");
+}
+
+struct run_opts {
+	const char *target, *target_config, *storage, *only, *profile, *shard, *junit, *json,
+		*report, *seed, *scenarios;
+	bool faults, tap, strict, dry_run;
+	unsigned long jobs, timeout;
+};
+
+static int parse_ulong(const char *opt, const char *s, unsigned long lo, unsigned long hi,
+		       unsigned long *out)
+{
+	char *end;
+	unsigned long v;
+
+	if (!*s || *s == '-' || *s == '+')
+		goto bad;
+	v = strtoul(s, &end, 10);
+	if (*end || v < lo || v > hi)
+		goto bad;
+	*out = v;
+	return 0;
+bad:
+	fprintf(stderr, "vecs run: %s must be a whole number from %lu to %lu, not '%s'\n", opt, lo,
+		hi, s);
+	return -1;
+}
+
+static void print_template(const struct vecs_scenario *sc, size_t step,
+			   const struct vecs_cell *cell, const char *tmpl)
+{
+	struct vecs_err err = { 0 };
+	char *out = NULL;
+
+	/* the loader checked every reference, so this cannot fail on good input */
+	if (vecs_template_expand_symbolic(sc, step, cell, tmpl, &out, &err)) {
+		printf("<%s>", err.msg);
+		return;
+	}
+	printf("%s", out);
+	free(out);
+}
+
+static void print_invariants(uint32_t mask)
+{
+	bool first = true;
+
+	for (int k = 0; k < VECS_INV__COUNT; k++)
+		if (mask & (1u << k)) {
+			printf("%s%s", first ? "" : ", ", vecs_invariant_name((enum vecs_invariant)k));
+			first = false;
+		}
+	if (first)
+		printf("(none)");
+}
+
+static void print_cell(const struct vecs_cell *c)
+{
+	const struct vecs_scenario *sc = c->scenario;
+	const struct vecs_matrix_row *row = sc->matrix_row ? vecs_matrix_find_row(sc->matrix_row) : NULL;
+
+	printf("cell %s  seed %s\n", c->id, c->seed);
+	printf("  scenario: %s (%s)\n", sc->title, sc->path);
+	printf("  expected: %s", vecs_expected_name(sc->expected));
+	if (row)
+		printf(" (seed: \"%s\": %s)", row->row, row->supported ? "Yes" : "No");
+	printf("\n  needs: %u host%s, %u %s pool%s%s\n", sc->needs.hosts,
+	       sc->needs.hosts == 1 ? "" : "s", sc->needs.pools, c->storage,
+	       sc->needs.pools == 1 ? "" : "s", sc->needs.guest ? ", guest" : "");
+	printf("  profile: %s (kdf %s, headers judged by %s)\n", c->profile->id, c->profile->kdf,
+	       c->profile->oracle_profile);
+	printf("  after every step: ");
+	print_invariants(sc->invariants);
+	printf("\n");
+	for (size_t i = 0; i < sc->n_steps; i++) {
+		const struct vecs_step *st = &sc->steps[i];
+		printf("  %2zu. %s: ", i + 1, st->id);
+		if (st->kind == VECS_STEP_CHECKPOINT) {
+			printf("checkpoint %s '%s'", vecs_checkpoint_name(st->checkpoint), st->label);
+			if (st->volume) {
+				printf(" volume=");
+				print_template(sc, i, c, st->volume);
+			}
+			if (st->vm) {
+				printf(" vm=");
+				print_template(sc, i, c, st->vm);
+			}
+			if (st->checkpoint == VECS_CP_WRITE_CANARY ||
+			    st->checkpoint == VECS_CP_VERIFY_CANARY)
+				printf(" offset=%llu size=%llu", (unsigned long long)st->offset,
+				       (unsigned long long)st->size);
+			if (st->checkpoint == VECS_CP_VERIFY_CANARY && !st->present)
+				printf(" (must be gone)");
+			printf("\n");
+		} else {
+			printf("%s%s%s\n", st->call, st->async ? " (async)" : "",
+			       st->operation ? "  <- operation" : "");
+			for (size_t k = 0; k < st->n_params; k++) {
+				printf("        %s=", st->params[k].name);
+				print_template(sc, i, c, st->params[k].value);
+				printf("\n");
+			}
+			if (st->expect_refused) {
+				printf("        expect refused: %d \"", st->errorcode);
+				print_template(sc, i, c, st->errortext);
+				printf("\"\n");
+			} else if (st->n_fields) {
+				for (size_t k = 0; k < st->n_fields; k++) {
+					printf("        expect %s == ", st->fields[k].name);
+					print_template(sc, i, c, st->fields[k].value);
+					printf("\n");
+				}
+			} else {
+				printf("        expect success\n");
+			}
+			for (size_t k = 0; k < st->n_binds; k++)
+				printf("        bind %s = ${steps.%s.%s}\n", st->binds[k].name, st->id,
+				       st->binds[k].path);
+		}
+		for (size_t k = 0; k < st->n_invariants; k++) {
+			printf("        then %s", vecs_invariant_name(st->invariants[k].inv));
+			if (st->invariants[k].volume) {
+				printf(" volume=");
+				print_template(sc, i + 1, c, st->invariants[k].volume);
+			}
+			printf("\n");
+		}
+		if (st->skip_invariants) {
+			printf("        not after this step: ");
+			print_invariants(st->skip_invariants);
+			printf("\n");
+		}
+	}
+	printf("\n");
+}
+
+int cmd_run(int argc, char **argv)
+{
+	enum { O_TARGET = 256, O_TCONF, O_STORAGE, O_ONLY, O_FAULTS, O_PROFILE, O_JOBS, O_SHARD,
+	       O_JUNIT, O_TAP, O_JSON, O_REPORT, O_SEED, O_STRICT, O_TIMEOUT, O_SCEN, O_DRY };
+	static const struct option opts[] = {
+		{ "target", required_argument, NULL, O_TARGET },
+		{ "target-config", required_argument, NULL, O_TCONF },
+		{ "storage", required_argument, NULL, O_STORAGE },
+		{ "only", required_argument, NULL, O_ONLY },
+		{ "faults", no_argument, NULL, O_FAULTS },
+		{ "profile", required_argument, NULL, O_PROFILE },
+		{ "jobs", required_argument, NULL, O_JOBS },
+		{ "shard", required_argument, NULL, O_SHARD },
+		{ "junit", required_argument, NULL, O_JUNIT },
+		{ "tap", no_argument, NULL, O_TAP },
+		{ "json", required_argument, NULL, O_JSON },
+		{ "report", required_argument, NULL, O_REPORT },
+		{ "seed", required_argument, NULL, O_SEED },
+		{ "strict", no_argument, NULL, O_STRICT },
+		{ "timeout", required_argument, NULL, O_TIMEOUT },
+		{ "scenarios", required_argument, NULL, O_SCEN },
+		{ "dry-run", no_argument, NULL, O_DRY },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct run_opts ro = { .target = "reference", .jobs = 1, .timeout = 900 };
+	struct vecs_expand_opts eo = { 0 };
+	struct vecs_scenario_set set = { 0 };
+	struct vecs_cell_list cells = { 0 };
+	struct vecs_err err = { 0 };
+	char dirbuf[PATH_MAX], seed[VECS_SEED_HEX + 1];
+	char *profile_copy = NULL;
+	const char *profiles[16];
+	int o, rc = VECS_EXIT_USAGE;
+
+	opterr = 0;
+	optind = 1;
+	while ((o = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		switch (o) {
+		case O_TARGET: ro.target = optarg; break;
+		case O_TCONF: ro.target_config = optarg; break;
+		case O_STORAGE: ro.storage = optarg; break;
+		case O_ONLY: ro.only = optarg; break;
+		case O_FAULTS: ro.faults = true; break;
+		case O_PROFILE: ro.profile = optarg; break;
+		case O_JOBS:
+			if (parse_ulong("--jobs", optarg, 1, 256, &ro.jobs))
+				return VECS_EXIT_USAGE;
+			break;
+		case O_SHARD: ro.shard = optarg; break;
+		case O_JUNIT: ro.junit = optarg; break;
+		case O_TAP: ro.tap = true; break;
+		case O_JSON: ro.json = optarg; break;
+		case O_REPORT: ro.report = optarg; break;
+		case O_SEED: ro.seed = optarg; break;
+		case O_STRICT: ro.strict = true; break;
+		case O_TIMEOUT:
+			if (parse_ulong("--timeout", optarg, 1, 86400, &ro.timeout))
+				return VECS_EXIT_USAGE;
+			break;
+		case O_SCEN: ro.scenarios = optarg; break;
+		case O_DRY: ro.dry_run = true; break;
+		case 'h': usage(stdout); return VECS_EXIT_OK;
+		case ':':
+			fprintf(stderr, "vecs run: %s needs a value; `vecs run --help` explains it\n",
+				argv[optind - 1]);
+			return VECS_EXIT_USAGE;
+		default:
+			fprintf(stderr, "vecs run: unknown option '%s'; `vecs run --help` lists the "
+				"options\n", argv[optind - 1]);
+			return VECS_EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "vecs run: unexpected argument '%s'; select cells with --only\n",
+			argv[optind]);
+		return VECS_EXIT_USAGE;
+	}
+	if (strcmp(ro.target, "reference") && strcmp(ro.target, "cloudstack")) {
+		fprintf(stderr, "vecs run: --target must be reference or cloudstack, not '%s'\n",
+			ro.target);
+		return VECS_EXIT_USAGE;
+	}
+	if (!strcmp(ro.target, "cloudstack") && !ro.target_config) {
+		fprintf(stderr, "vecs run: --target cloudstack needs --target-config F (endpoint, "
+			"keys, storage probes, database access)\n");
+		return VECS_EXIT_USAGE;
+	}
+	if (!strcmp(ro.target, "reference") && ro.target_config) {
+		fprintf(stderr, "vecs run: --target-config belongs to --target cloudstack; the "
+			"reference target configures itself\n");
+		return VECS_EXIT_USAGE;
+	}
+	if (ro.faults) {
+		fprintf(stderr, "vecs run: --faults: the fault catalog is not implemented yet "
+			"(issue \"Fault injection\"; scenarios/faults/ is empty); leave --faults "
+			"out to run the support matrix\n");
+		return VECS_EXIT_USAGE;
+	}
+	if (ro.storage && vecs_parse_storage_list(ro.storage, eo.storage, &err)) {
+		fprintf(stderr, "vecs run: %s\n", err.msg);
+		return VECS_EXIT_USAGE;
+	}
+	eo.storage_set = ro.storage != NULL;
+	if (ro.shard && vecs_parse_shard(ro.shard, &eo.shard_index, &eo.shard_count, &err)) {
+		fprintf(stderr, "vecs run: %s\n", err.msg);
+		return VECS_EXIT_USAGE;
+	}
+	if (ro.seed) {
+		if (!vecs_seed_valid(ro.seed)) {
+			fprintf(stderr, "vecs run: --seed '%s' must be %d lower-case hex digits (as "
+				"printed by an earlier run)\n", ro.seed, VECS_SEED_HEX);
+			return VECS_EXIT_USAGE;
+		}
+		snprintf(seed, sizeof(seed), "%s", ro.seed);
+	} else if (vecs_run_seed_new(seed, &err)) {
+		fprintf(stderr, "vecs run: %s\n", err.msg);
+		return VECS_EXIT_USAGE;
+	}
+	eo.run_seed = seed;
+	eo.only = ro.only;
+	if (ro.profile) {
+		char *save = NULL, *tok;
+		profile_copy = strdup(ro.profile);
+		if (!profile_copy)
+			return VECS_EXIT_USAGE;
+		for (tok = strtok_r(profile_copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+			if (eo.n_profiles == sizeof(profiles) / sizeof(profiles[0])) {
+				fprintf(stderr, "vecs run: --profile names more than 16 profiles\n");
+				goto out;
+			}
+			profiles[eo.n_profiles++] = tok;
+		}
+		if (!eo.n_profiles) {
+			fprintf(stderr, "vecs run: --profile needs a profile id\n");
+			goto out;
+		}
+		eo.profiles = profiles;
+	}
+	if (!ro.scenarios)
+		ro.scenarios = vecs_scenarios_dir_default(dirbuf, sizeof(dirbuf));
+	if (vecs_scenario_set_load(ro.scenarios, &set, &err)) {
+		fprintf(stderr, "vecs run: %s\n", err.msg);
+		goto out;
+	}
+	if (vecs_expand(&set, &eo, &cells, &err)) {
+		fprintf(stderr, "vecs run: %s\n", err.msg);
+		goto out;
+	}
+	if (!cells.n && !eo.shard_count) {
+		fprintf(stderr, "vecs run: no cell matches --only '%s' (of %zu; `vecs run --dry-run` "
+			"without --only lists them all)\n", ro.only ? ro.only : "", cells.n_expanded);
+		goto out;
+	}
+	if (!ro.dry_run) {
+		fprintf(stderr, "vecs run: the %s target is not available yet (issue \"Scenario "
+			"engine\": the scenarios, expansion and reports are in place, the part that "
+			"starts the reference stack and calls its API is not); nothing was run. "
+			"`vecs run --dry-run` with the same options shows the %zu cell%s that would "
+			"run.\n", ro.target, cells.n, cells.n == 1 ? "" : "s");
+		goto out;
+	}
+
+	struct vecs_versions v;
+	vecs_versions_collect(&v);
+	printf("vecs run --dry-run: %zu cell%s of %zu (%zu scenarios", cells.n,
+	       cells.n == 1 ? "" : "s", cells.n_expanded, set.n);
+	printf(" x storage x %zu profile%s)", eo.profiles ? eo.n_profiles : 1,
+	       (eo.profiles ? eo.n_profiles : 1) == 1 ? "" : "s");
+	if (eo.shard_count)
+		printf(", shard %u/%u", eo.shard_index, eo.shard_count);
+	printf("\nrun seed: %s (reproduce with --seed %s)\n", seed, seed);
+	printf("target: %s (not contacted: dry run)\n", ro.target);
+	printf("scenarios: %s\n", ro.scenarios);
+	printf("kernel: %s\n", v.kernel);
+	for (int i = 0; i < VECS_N_COMPONENTS; i++)
+		printf("%s: %s\n", v.list[i].name, v.list[i].version);
+	printf("${env.*} and ${steps.*} are filled in by the target when the cell runs.\n\n");
+	for (size_t i = 0; i < cells.n; i++)
+		print_cell(&cells.cells[i]);
+	if (ro.junit || ro.tap || ro.json || ro.report)
+		fprintf(stderr, "vecs run: --dry-run writes no reports (--junit, --tap, --json, "
+			"--report): nothing ran\n");
+	rc = VECS_EXIT_OK;
+out:
+	vecs_cell_list_free(&cells);
+	vecs_scenario_set_free(&set);
+	free(profile_copy);
+	return rc;
+}

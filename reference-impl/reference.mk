@@ -7,13 +7,19 @@
 
 REF_DB_SRC   := $(wildcard reference-impl/db/*.c)
 REF_MGMT_SRC := $(filter-out reference-impl/mgmt/mgmt_main.c,$(wildcard reference-impl/mgmt/*.c))
-REF_TEST_SRC := $(wildcard reference-impl/tests/*.c)
+# agent_echo.c is a program of its own (vecs-test-agent), not a test file
+REF_TEST_SRC := $(filter-out reference-impl/tests/agent_echo.c,$(wildcard reference-impl/tests/*.c))
+# the management server <-> agent channel: shared protocol, and the agent's client
+REF_CHAN_SRC := $(wildcard reference-impl/channel/*.c)
+REF_CHAN_OBJ := $(REF_CHAN_SRC:%.c=$(O)/%.o)
+REF_CHAN_CLIENT_OBJ := $(O)/reference-impl/agent/channel_client.o
+LDLIBS_REF_CHAN := -ljansson -lcrypto -lpthread
 REF_DB_OBJ   := $(REF_DB_SRC:%.c=$(O)/%.o)
 REF_MGMT_OBJ := $(REF_MGMT_SRC:%.c=$(O)/%.o)
 # the one CUnit runner of the tree (harness/tests/test_main.c)
 REF_TEST_OBJ := $(REF_TEST_SRC:%.c=$(O)/%.o) $(O)/harness/tests/test_main.o
 LDLIBS_REF_DB := -lsqlite3 -lmariadb -lcrypto
-LDLIBS_REF_MGMT := -lmicrohttpd -lpthread $(LDLIBS_REF_DB)
+LDLIBS_REF_MGMT := -lmicrohttpd -lpthread -ljansson $(LDLIBS_REF_DB)
 
 # `override` so the include path survives a CFLAGS given on the command line.
 $(O)/reference-impl/%.o: override CFLAGS += -Ireference-impl
@@ -21,19 +27,26 @@ $(O)/reference-impl/%.o: override CFLAGS += -Ireference-impl
 $(O)/reference-impl/db/db_mariadb.o: override CFLAGS += -I/usr/include/mariadb
 
 # `all: $(PROGRAMS)` was expanded before this file was read, hence both lines.
-PROGRAMS += $(BIN)/vecs-ref-tests $(BIN)/vecs-mgmt $(BIN)/vecs-ref-bench-api
-all: $(BIN)/vecs-ref-tests $(BIN)/vecs-mgmt $(BIN)/vecs-ref-bench-api
+PROGRAMS += $(BIN)/vecs-ref-tests $(BIN)/vecs-mgmt $(BIN)/vecs-ref-bench-api $(BIN)/vecs-test-agent
+all: $(BIN)/vecs-ref-tests $(BIN)/vecs-mgmt $(BIN)/vecs-ref-bench-api $(BIN)/vecs-test-agent
 
-$(BIN)/vecs-ref-tests: $(REF_TEST_OBJ) $(REF_MGMT_OBJ) $(REF_DB_OBJ) $(UTIL_OBJ)
+$(BIN)/vecs-ref-tests: $(REF_TEST_OBJ) $(REF_MGMT_OBJ) $(REF_DB_OBJ) $(REF_CHAN_OBJ) $(REF_CHAN_CLIENT_OBJ) $(UTIL_OBJ)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LINK    $@")
-	$(Q)$(CC) $(CFLAGS) -o $@ $(REF_TEST_OBJ) $(REF_MGMT_OBJ) $(REF_DB_OBJ) $(UTIL_OBJ) -lcunit $(LDLIBS_REF_MGMT) $(LDFLAGS)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ -lcunit $(LDLIBS_REF_MGMT) $(LDFLAGS)
 
 # The API server of the control plane (reference-impl/README.md, "mgmt/").
-$(BIN)/vecs-mgmt: $(O)/reference-impl/mgmt/mgmt_main.o $(REF_MGMT_OBJ) $(REF_DB_OBJ) $(UTIL_OBJ)
+$(BIN)/vecs-mgmt: $(O)/reference-impl/mgmt/mgmt_main.o $(REF_MGMT_OBJ) $(REF_DB_OBJ) $(REF_CHAN_OBJ) $(UTIL_OBJ)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_REF_MGMT) $(LDFLAGS)
+
+# A stand-in agent for the channel's integration test (t-agent-channel.sh): the channel
+# client with the handlers echo, sleep, fail and passphrase_len.
+$(BIN)/vecs-test-agent: $(O)/reference-impl/tests/agent_echo.o $(REF_CHAN_CLIENT_OBJ) $(REF_CHAN_OBJ) $(UTIL_OBJ)
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS_REF_CHAN) $(LDFLAGS)
 
 # API load client for harness/tests/bench/b-mgmt-api.sh: signs its own requests
 # (OpenSSL only), so it shares no code with the server it measures.
@@ -67,7 +80,8 @@ unit-ref: $(BIN)/vecs-ref-tests
 # `CFLAGS +=` (warnings, -std, -Iharness) still apply.
 asan-ref: | $(DEPS_STAMP)
 	CFLAGS="$(SAN_FLAGS)" $(MAKE) BUILD=build/asan-ref LDFLAGS="-fsanitize=address,undefined" \
-		build/asan-ref/bin/vecs-ref-tests build/asan-ref/bin/vecs-mgmt
+		build/asan-ref/bin/vecs-ref-tests build/asan-ref/bin/vecs-mgmt \
+		build/asan-ref/bin/vecs-test-agent
 	ASAN_OPTIONS=detect_leaks=1 build/asan-ref/bin/vecs-ref-tests
 
 valgrind-ref: $(BIN)/vecs-ref-tests

@@ -324,3 +324,20 @@ int host_change_resource_state(struct db *db, int64_t id, const char *from, cons
 				 (long long)id, from);
 	return r;
 }
+
+int host_set_status(struct db *db, const char *name, const char *status,
+		    struct vecs_err *err)
+{
+	struct db_stmt *st;
+	int r;
+
+	r = db_prepare(db, "UPDATE host SET status = ? WHERE name = ? AND removed IS NULL", &st,
+		       err);
+	if (r < 0)
+		return r;
+	if ((r = db_bind_text(st, 1, status, err)) == 0 && (r = db_bind_text(st, 2, name, err)) == 0)
+		r = db_step(st, err);
+	db_finalize(st);
+	/* no changes() check: MariaDB counts a row already in that status as unchanged */
+	return r;
+}

@@ -75,5 +75,9 @@ int host_get_by_uuid(struct db *db, const char *uuid, struct host_record *out,
 /* Set resource_state to `to` if it is currently `from`; -EAGAIN when it is not. */
 int host_change_resource_state(struct db *db, int64_t id, const char *from, const char *to,
 			       struct vecs_err *err);
+/* Set the status (Up, Disconnected) of the live host called name (none: no change).
+ * The agent channel calls it when an agent's connection ends (host_register sets Up). */
+int host_set_status(struct db *db, const char *name, const char *status,
+		    struct vecs_err *err);
 
 #endif

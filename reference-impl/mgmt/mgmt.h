@@ -11,11 +11,13 @@
 #include "mgmt/db_pool.h"
 
 struct job_runner;
+struct agent_channel;
 
 struct mgmt {
 	struct db_pool *pool;
 	struct db_encryptor enc;   /* the installation key: secret keys at rest */
 	struct job_runner *jobs;
+	struct agent_channel *agents; /* NULL without --agent-socket */
 	FILE *log;                 /* NULL: stderr */
 	pthread_mutex_t log_lock;
 	time_t (*now)(void);       /* clock for `expires`; time() unless a test sets it */

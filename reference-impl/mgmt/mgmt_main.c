@@ -10,6 +10,7 @@
 
 #include "db/async_job_dao.h"
 #include "db/host_dao.h"
+#include "mgmt/agent_channel.h"
 #include "mgmt/bootstrap.h"
 #include "mgmt/http_server.h"
 #include "mgmt/jobs.h"
@@ -19,6 +20,7 @@ static const char usage[] =
 	"usage: vecs-mgmt --listen ADDR:PORT --db sqlite:PATH|mariadb:... --key-file PROPS\n"
 	"                 --credentials-out FILE [--url-file FILE] [--log FILE]\n"
 	"                 [--hosts FILE] [--zone NAME] [--http-threads N] [--job-workers N]\n"
+	"                 [--agent-socket PATH --agent-tokens FILE]\n"
 	"\n"
 	"The reference control plane's API server: CloudStack's /client/api (JSON, signed\n"
 	"requests, async jobs) over the vecs database.\n"
@@ -37,6 +39,10 @@ static const char usage[] =
 	"  --zone NAME             the zone created at first start (default vecs-zone-1)\n"
 	"  --http-threads N        HTTP worker threads (default 16)\n"
 	"  --job-workers N         async job workers (default 4)\n"
+	"  --agent-socket PATH     serve agents on this unix socket (0600; its directory is\n"
+	"                          created 0700 and must be private)\n"
+	"  --agent-tokens FILE     0600 file of `HOSTNAME TOKEN` lines (64 hex digits): the\n"
+	"                          hosts allowed to connect as agents\n"
 	"\n"
 	"Stops cleanly on SIGTERM or SIGINT. Exit status 0 after a clean stop, 2 for a usage\n"
 	"or environment error.\n";
@@ -88,6 +94,8 @@ int main(int argc, char **argv)
 		{ "zone", required_argument, NULL, 'z' },
 		{ "http-threads", required_argument, NULL, 't' },
 		{ "job-workers", required_argument, NULL, 'w' },
+		{ "agent-socket", required_argument, NULL, 'A' },
+		{ "agent-tokens", required_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -95,6 +103,7 @@ int main(int argc, char **argv)
 	const char *dbtarget = NULL;
 	char dbkind[8];
 	const char *urlfile = NULL, *logpath = NULL, *hosts = NULL, *zone = "vecs-zone-1";
+	const char *agent_socket = NULL, *agent_tokens = NULL;
 	unsigned http_threads = 16, job_workers = 4;
 	struct mgmt m = { 0 };
 	struct http_server *srv = NULL;
@@ -122,6 +131,8 @@ int main(int argc, char **argv)
 		case 'z': zone = optarg; break;
 		case 't': http_threads = parse_count(optarg, "--http-threads"); break;
 		case 'w': job_workers = parse_count(optarg, "--job-workers"); break;
+		case 'A': agent_socket = optarg; break;
+		case 'T': agent_tokens = optarg; break;
 		case 'h': fputs(usage, stdout); return 0;
 		default: fputs(usage, stderr); return 2;
 		}
@@ -130,6 +141,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "vecs-mgmt: --listen, --db, --key-file and --credentials-out are "
 				"required\n\n%s",
 			usage);
+		return 2;
+	}
+	if (!agent_socket != !agent_tokens) {
+		fprintf(stderr, "vecs-mgmt: --agent-socket and --agent-tokens go together\n");
 		return 2;
 	}
 	colon = strrchr(listen, ':');
@@ -177,7 +192,7 @@ int main(int argc, char **argv)
 
 	r = db_encryptor_load(&m.enc, keyfile, &err);
 	if (r == 0)
-		r = db_pool_open(&m.pool, dbkind, dbtarget, http_threads + job_workers + 1, &err);
+		r = db_pool_open(&m.pool, dbkind, dbtarget, http_threads + job_workers + 2, &err);
 	if (r < 0) {
 		fprintf(stderr, "vecs-mgmt: %s\n", err.msg);
 		goto out;
@@ -206,6 +221,12 @@ int main(int argc, char **argv)
 			mgmt_log(&m, "bootstrap: %u hosts registered from %s", n, hosts);
 	}
 	db_pool_put(m.pool, db);
+	if (r == 0 && agent_socket) {
+		struct agent_channel_config ac = { .socket_path = agent_socket,
+						   .tokens_path = agent_tokens,
+						   .zone_id = z.id };
+		r = agent_channel_start(&m.agents, &m, &ac, &err);
+	}
 	if (r == 0)
 		r = jobs_start(&m.jobs, &m, job_workers, &err);
 	if (r == 0)
@@ -231,6 +252,7 @@ int main(int argc, char **argv)
 out:
 	http_server_stop(srv);
 	jobs_stop(m.jobs);
+	agent_channel_stop(m.agents); /* after the jobs: no agent_call is running */
 	db_pool_close(m.pool);
 	db_encryptor_release(&m.enc);
 	if (rc == 0)

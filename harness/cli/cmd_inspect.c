@@ -91,7 +91,7 @@ int cmd_inspect(int argc, char **argv)
 	}
 	if (json) {
 		struct json_writer w;
-		json_init(&w, stdout, true);
+		jw_init(&w, stdout, true);
 		vecs_inspect_json(&res, &w);
 	} else {
 		vecs_inspect_text(&res, stdout);

@@ -41,76 +41,76 @@ static void print_json(const char *dir, const struct vecs_scenario_set *set)
 {
 	struct json_writer w;
 
-	json_init(&w, stdout, true);
-	json_obj_begin(&w);
-	json_kv_str(&w, "scenarios_dir", dir);
-	json_key(&w, "profiles");
-	json_arr_begin(&w);
+	jw_init(&w, stdout, true);
+	jw_obj_begin(&w);
+	jw_kv_str(&w, "scenarios_dir", dir);
+	jw_key(&w, "profiles");
+	jw_arr_begin(&w);
 	for (size_t i = 0; i < set->n_profiles; i++) {
 		const struct vecs_run_profile *p = &set->profiles[i];
-		json_obj_begin(&w);
-		json_kv_str(&w, "id", p->id);
-		json_kv_str(&w, "title", p->title);
-		json_kv_str(&w, "kdf", p->kdf);
-		json_kv_str(&w, "oracle_profile", p->oracle_profile);
-		json_kv_bool(&w, "default", p->is_default);
-		json_obj_end(&w);
+		jw_obj_begin(&w);
+		jw_kv_str(&w, "id", p->id);
+		jw_kv_str(&w, "title", p->title);
+		jw_kv_str(&w, "kdf", p->kdf);
+		jw_kv_str(&w, "oracle_profile", p->oracle_profile);
+		jw_kv_bool(&w, "default", p->is_default);
+		jw_obj_end(&w);
 	}
-	json_arr_end(&w);
-	json_key(&w, "scenarios");
-	json_arr_begin(&w);
+	jw_arr_end(&w);
+	jw_key(&w, "scenarios");
+	jw_arr_begin(&w);
 	for (size_t i = 0; i < set->n; i++) {
 		const struct vecs_scenario *sc = &set->scenarios[i];
-		json_obj_begin(&w);
-		json_kv_str(&w, "operation", sc->id);
-		json_kv_str(&w, "title", sc->title);
+		jw_obj_begin(&w);
+		jw_kv_str(&w, "operation", sc->id);
+		jw_kv_str(&w, "title", sc->title);
 		if (sc->matrix_row)
-			json_kv_str(&w, "matrix_row", sc->matrix_row);
+			jw_kv_str(&w, "matrix_row", sc->matrix_row);
 		else
-			json_kv_null(&w, "matrix_row");
-		json_kv_str(&w, "expected", vecs_expected_name(sc->expected));
-		json_key(&w, "storage");
-		json_arr_begin(&w);
+			jw_kv_null(&w, "matrix_row");
+		jw_kv_str(&w, "expected", vecs_expected_name(sc->expected));
+		jw_key(&w, "storage");
+		jw_arr_begin(&w);
 		for (int k = 0; k < VECS_STORAGE_COUNT; k++)
 			if (sc->storage[k])
-				json_str(&w, vecs_storage_types[k]);
-		json_arr_end(&w);
-		json_key(&w, "profiles");
-		json_arr_begin(&w);
+				jw_str(&w, vecs_storage_types[k]);
+		jw_arr_end(&w);
+		jw_key(&w, "profiles");
+		jw_arr_begin(&w);
 		for (size_t k = 0; k < set->n_profiles; k++) {
 			bool in = !sc->profiles;
 			for (size_t j = 0; j < sc->n_profiles; j++)
 				in = in || !strcmp(sc->profiles[j], set->profiles[k].id);
 			if (in)
-				json_str(&w, set->profiles[k].id);
+				jw_str(&w, set->profiles[k].id);
 		}
-		json_arr_end(&w);
-		json_key(&w, "needs");
-		json_obj_begin(&w);
-		json_kv_uint(&w, "hosts", sc->needs.hosts);
-		json_kv_uint(&w, "pools", sc->needs.pools);
-		json_kv_bool(&w, "guest", sc->needs.guest);
-		json_obj_end(&w);
-		json_kv_uint(&w, "steps", sc->n_steps);
-		json_key(&w, "operation_steps");
-		json_arr_begin(&w);
+		jw_arr_end(&w);
+		jw_key(&w, "needs");
+		jw_obj_begin(&w);
+		jw_kv_uint(&w, "hosts", sc->needs.hosts);
+		jw_kv_uint(&w, "pools", sc->needs.pools);
+		jw_kv_bool(&w, "guest", sc->needs.guest);
+		jw_obj_end(&w);
+		jw_kv_uint(&w, "steps", sc->n_steps);
+		jw_key(&w, "operation_steps");
+		jw_arr_begin(&w);
 		for (size_t k = 0; k < sc->n_steps; k++)
 			if (sc->steps[k].operation)
-				json_str(&w, sc->steps[k].id);
-		json_arr_end(&w);
-		json_key(&w, "invariants");
-		json_arr_begin(&w);
+				jw_str(&w, sc->steps[k].id);
+		jw_arr_end(&w);
+		jw_key(&w, "invariants");
+		jw_arr_begin(&w);
 		for (int k = 0; k < VECS_INV__COUNT; k++)
 			if (sc->invariants & (1u << k))
-				json_str(&w, vecs_invariant_name((enum vecs_invariant)k));
-		json_arr_end(&w);
+				jw_str(&w, vecs_invariant_name((enum vecs_invariant)k));
+		jw_arr_end(&w);
 		if (sc->note)
-			json_kv_str(&w, "note", sc->note);
-		json_kv_str(&w, "file", sc->path);
-		json_obj_end(&w);
+			jw_kv_str(&w, "note", sc->note);
+		jw_kv_str(&w, "file", sc->path);
+		jw_obj_end(&w);
 	}
-	json_arr_end(&w);
-	json_obj_end(&w);
+	jw_arr_end(&w);
+	jw_obj_end(&w);
 	fputc('\n', stdout);
 }
 

@@ -138,44 +138,44 @@ static void print_json(const struct out *o, const char *seed, const struct vecs_
 	struct json_writer w;
 	char id[9];
 
-	json_init(&w, stdout, true);
-	json_obj_begin(&w);
-	json_kv_str(&w, "seed", seed);
+	jw_init(&w, stdout, true);
+	jw_obj_begin(&w);
+	jw_kv_str(&w, "seed", seed);
 	hex4(c->seed_id, id);
-	json_kv_str(&w, "seed_id", id);
-	json_kv_uint(&w, "files_scanned", st->files_scanned);
-	json_kv_uint(&w, "files_skipped", st->files_skipped);
-	json_kv_uint(&w, "bytes_scanned", st->bytes_scanned);
-	json_kv_uint(&w, "bytes_skipped_holes", st->bytes_skipped_holes);
-	json_key(&w, "hits");
-	json_arr_begin(&w);
+	jw_kv_str(&w, "seed_id", id);
+	jw_kv_uint(&w, "files_scanned", st->files_scanned);
+	jw_kv_uint(&w, "files_skipped", st->files_skipped);
+	jw_kv_uint(&w, "bytes_scanned", st->bytes_scanned);
+	jw_kv_uint(&w, "bytes_skipped_holes", st->bytes_skipped_holes);
+	jw_key(&w, "hits");
+	jw_arr_begin(&w);
 	for (size_t i = 0; i < o->n_hits; i++) {
 		const struct vecs_scan_hit *h = &o->hits[i].h;
 
-		json_obj_begin(&w);
-		json_kv_str(&w, "path", o->hits[i].path);
-		json_kv_uint(&w, "offset", h->offset);
-		json_kv_uint(&w, "length", h->length);
+		jw_obj_begin(&w);
+		jw_kv_str(&w, "path", o->hits[i].path);
+		jw_kv_uint(&w, "offset", h->offset);
+		jw_kv_uint(&w, "length", h->length);
 		if (h->canary_offset >= 0)
-			json_kv_int(&w, "canary_offset", h->canary_offset);
+			jw_kv_int(&w, "canary_offset", h->canary_offset);
 		else
-			json_kv_null(&w, "canary_offset");
-		json_kv_uint(&w, "records", h->records);
-		json_kv_str(&w, "kind", vecs_scan_kind_name(h->kind));
+			jw_kv_null(&w, "canary_offset");
+		jw_kv_uint(&w, "records", h->records);
+		jw_kv_str(&w, "kind", vecs_scan_kind_name(h->kind));
 		hex4(h->seed_id, id);
-		json_kv_str(&w, "seed_id", id);
-		json_obj_end(&w);
+		jw_kv_str(&w, "seed_id", id);
+		jw_obj_end(&w);
 	}
-	json_arr_end(&w);
-	json_kv_uint(&w, "hits_total", o->total);
-	json_kv_bool(&w, "hits_truncated", o->total > o->n_hits);
-	json_key(&w, "errors");
-	json_arr_begin(&w);
+	jw_arr_end(&w);
+	jw_kv_uint(&w, "hits_total", o->total);
+	jw_kv_bool(&w, "hits_truncated", o->total > o->n_hits);
+	jw_key(&w, "errors");
+	jw_arr_begin(&w);
 	for (size_t i = 0; i < o->n_errors; i++)
-		json_str(&w, o->errors[i]);
-	json_arr_end(&w);
-	json_kv_bool(&w, "found", o->total > 0);
-	json_obj_end(&w);
+		jw_str(&w, o->errors[i]);
+	jw_arr_end(&w);
+	jw_kv_bool(&w, "found", o->total > 0);
+	jw_obj_end(&w);
 	fputc('\n', stdout);
 }
 

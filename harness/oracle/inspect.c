@@ -284,16 +284,16 @@ static void hex(char *out, const uint8_t *p, size_t n)
 
 static void json_oracle(struct json_writer *w, const char *key, const struct oracle_verdict *v)
 {
-	json_key(w, key);
-	json_obj_begin(w);
-	json_kv_str(w, "status", oracle_status_name(v->status));
+	jw_key(w, key);
+	jw_obj_begin(w);
+	jw_kv_str(w, "status", oracle_status_name(v->status));
 	if (v->keyslot >= 0)
-		json_kv_int(w, "keyslot", v->keyslot);
+		jw_kv_int(w, "keyslot", v->keyslot);
 	else
-		json_kv_null(w, "keyslot");
+		jw_kv_null(w, "keyslot");
 	if (v->message[0])
-		json_kv_str(w, "message", v->message);
-	json_obj_end(w);
+		jw_kv_str(w, "message", v->message);
+	jw_obj_end(w);
 }
 
 void vecs_inspect_json(const struct inspect_result *res, struct json_writer *w)
@@ -301,97 +301,97 @@ void vecs_inspect_json(const struct inspect_result *res, struct json_writer *w)
 	const struct luks1_header *h = &res->luks;
 	char buf[2 * LUKS1_SALT_SIZE + 1];
 
-	json_obj_begin(w);
-	json_kv_str(w, "path", res->path);
-	json_kv_str(w, "container", res->is_qcow2 ? "qcow2" : "raw");
-	json_kv_uint(w, "size", res->file_size);
-	json_kv_str(w, "profile", res->profile->name);
-	json_kv_bool(w, "encrypted", res->encrypted);
+	jw_obj_begin(w);
+	jw_kv_str(w, "path", res->path);
+	jw_kv_str(w, "container", res->is_qcow2 ? "qcow2" : "raw");
+	jw_kv_uint(w, "size", res->file_size);
+	jw_kv_str(w, "profile", res->profile->name);
+	jw_kv_bool(w, "encrypted", res->encrypted);
 	if (res->is_qcow2) {
-		json_key(w, "qcow2");
-		json_obj_begin(w);
-		json_kv_uint(w, "version", res->qcow2.version);
-		json_kv_uint(w, "crypt_method", res->qcow2.crypt_method);
-		json_kv_uint(w, "cluster_bits", res->qcow2.cluster_bits);
-		json_kv_uint(w, "virtual_size", res->qcow2.virtual_size);
+		jw_key(w, "qcow2");
+		jw_obj_begin(w);
+		jw_kv_uint(w, "version", res->qcow2.version);
+		jw_kv_uint(w, "crypt_method", res->qcow2.crypt_method);
+		jw_kv_uint(w, "cluster_bits", res->qcow2.cluster_bits);
+		jw_kv_uint(w, "virtual_size", res->qcow2.virtual_size);
 		if (res->qcow2.has_fde) {
-			json_kv_uint(w, "luks_offset", res->qcow2.fde_offset);
-			json_kv_uint(w, "luks_length", res->qcow2.fde_length);
+			jw_kv_uint(w, "luks_offset", res->qcow2.fde_offset);
+			jw_kv_uint(w, "luks_length", res->qcow2.fde_length);
 		}
-		json_obj_end(w);
+		jw_obj_end(w);
 	}
-	json_key(w, "luks");
+	jw_key(w, "luks");
 	if (!res->luks_decoded) {
 		if (res->luks_kind == LUKS_KIND_V2) {
-			json_obj_begin(w);
-			json_kv_int(w, "version", 2);
-			json_obj_end(w);
+			jw_obj_begin(w);
+			jw_kv_int(w, "version", 2);
+			jw_obj_end(w);
 		} else {
-			json_null(w);
+			jw_null(w);
 		}
 	} else {
-		json_obj_begin(w);
-		json_kv_uint(w, "version", h->version);
-		json_kv_str(w, "cipher_name", h->cipher_name);
-		json_kv_str(w, "cipher_mode", h->cipher_mode);
-		json_kv_str(w, "hash_spec", h->hash_spec);
-		json_kv_uint(w, "key_bytes", h->key_bytes);
-		json_kv_uint(w, "payload_offset", h->payload_offset);
-		json_kv_uint(w, "mk_digest_iterations", h->mk_digest_iterations);
+		jw_obj_begin(w);
+		jw_kv_uint(w, "version", h->version);
+		jw_kv_str(w, "cipher_name", h->cipher_name);
+		jw_kv_str(w, "cipher_mode", h->cipher_mode);
+		jw_kv_str(w, "hash_spec", h->hash_spec);
+		jw_kv_uint(w, "key_bytes", h->key_bytes);
+		jw_kv_uint(w, "payload_offset", h->payload_offset);
+		jw_kv_uint(w, "mk_digest_iterations", h->mk_digest_iterations);
 		hex(buf, h->mk_digest_salt, LUKS1_SALT_SIZE);
-		json_kv_str(w, "mk_digest_salt", buf);
-		json_kv_str(w, "uuid", h->uuid);
-		json_kv_int(w, "active_keyslots", luks1_active_keyslots(h));
-		json_key(w, "keyslots");
-		json_arr_begin(w);
+		jw_kv_str(w, "mk_digest_salt", buf);
+		jw_kv_str(w, "uuid", h->uuid);
+		jw_kv_int(w, "active_keyslots", luks1_active_keyslots(h));
+		jw_key(w, "keyslots");
+		jw_arr_begin(w);
 		for (int i = 0; i < LUKS1_NUMKEYS; i++) {
 			const struct luks1_keyslot *ks = &h->keyslots[i];
-			json_obj_begin(w);
-			json_kv_int(w, "index", i);
-			json_kv_bool(w, "active", ks->active == LUKS1_KEY_ENABLED);
-			json_kv_uint(w, "state", ks->active);
-			json_kv_uint(w, "iterations", ks->iterations);
-			json_kv_uint(w, "stripes", ks->stripes);
-			json_kv_uint(w, "key_material_offset", ks->key_material_offset);
-			json_obj_end(w);
+			jw_obj_begin(w);
+			jw_kv_int(w, "index", i);
+			jw_kv_bool(w, "active", ks->active == LUKS1_KEY_ENABLED);
+			jw_kv_uint(w, "state", ks->active);
+			jw_kv_uint(w, "iterations", ks->iterations);
+			jw_kv_uint(w, "stripes", ks->stripes);
+			jw_kv_uint(w, "key_material_offset", ks->key_material_offset);
+			jw_obj_end(w);
 		}
-		json_arr_end(w);
-		json_obj_end(w);
+		jw_arr_end(w);
+		jw_obj_end(w);
 	}
-	json_key(w, "passphrase");
-	json_obj_begin(w);
-	json_kv_bool(w, "checked", res->passphrase_checked);
-	json_kv_bool(w, "unlocks", res->passphrase_checked && res->unlocks);
+	jw_key(w, "passphrase");
+	jw_obj_begin(w);
+	jw_kv_bool(w, "checked", res->passphrase_checked);
+	jw_kv_bool(w, "unlocks", res->passphrase_checked && res->unlocks);
 	if (res->passphrase_checked && res->unlocks)
-		json_kv_int(w, "keyslot", res->keyslot);
+		jw_kv_int(w, "keyslot", res->keyslot);
 	else
-		json_kv_null(w, "keyslot");
-	json_key(w, "oracles");
-	json_obj_begin(w);
+		jw_kv_null(w, "keyslot");
+	jw_key(w, "oracles");
+	jw_obj_begin(w);
 	json_oracle(w, "native", &res->native);
 	json_oracle(w, "libcryptsetup", &res->libcryptsetup);
-	json_obj_end(w);
-	json_obj_end(w);
-	json_key(w, "libcryptsetup_load");
+	jw_obj_end(w);
+	jw_obj_end(w);
+	jw_key(w, "libcryptsetup_load");
 	if (res->luks_decoded)
-		json_str(w, res->libcryptsetup_load_rc == 0 ? "ok" : strerror(-res->libcryptsetup_load_rc));
+		jw_str(w, res->libcryptsetup_load_rc == 0 ? "ok" : strerror(-res->libcryptsetup_load_rc));
 	else
-		json_null(w);
-	json_key(w, "findings");
-	json_arr_begin(w);
+		jw_null(w);
+	jw_key(w, "findings");
+	jw_arr_begin(w);
 	for (int i = 0; i < res->findings.n; i++) {
 		const struct finding *fi = &res->findings.items[i];
-		json_obj_begin(w);
-		json_kv_str(w, "id", fi->id);
-		json_kv_str(w, "severity", finding_severity_name(fi->severity));
-		json_kv_str(w, "message", fi->message);
-		json_obj_end(w);
+		jw_obj_begin(w);
+		jw_kv_str(w, "id", fi->id);
+		jw_kv_str(w, "severity", finding_severity_name(fi->severity));
+		jw_kv_str(w, "message", fi->message);
+		jw_obj_end(w);
 	}
-	json_arr_end(w);
+	jw_arr_end(w);
 	if (res->findings.dropped)
-		json_kv_int(w, "findings_dropped", res->findings.dropped);
-	json_kv_str(w, "verdict", res->pass ? "pass" : "fail");
-	json_obj_end(w);
+		jw_kv_int(w, "findings_dropped", res->findings.dropped);
+	jw_kv_str(w, "verdict", res->pass ? "pass" : "fail");
+	jw_obj_end(w);
 }
 
 /* One report line. Header fields are attacker-controlled: every byte outside printable

@@ -33,7 +33,8 @@ void vecs_versions_collect(struct vecs_versions *v)
 		for (size_t n = strlen(out); n && (out[n - 1] == ' ' || out[n - 1] == '\r'); n--)
 			out[n - 1] = '\0';
 		if (r == 0 && status == 0 && out[0])
-			snprintf(v->text[i], sizeof(v->text[i]), "%s", out);
+			/* a first line longer than the field is cut: %.*s says so to the compiler */
+			snprintf(v->text[i], sizeof(v->text[i]), "%.*s", (int)sizeof(v->text[i]) - 1, out);
 		else if (r == -ENOENT)
 			snprintf(v->text[i], sizeof(v->text[i]), "not installed");
 		else

@@ -4,7 +4,7 @@
 #include <math.h>
 #include <string.h>
 
-void json_init(struct json_writer *w, FILE *f, bool pretty)
+void jw_init(struct json_writer *w, FILE *f, bool pretty)
 {
 	memset(w, 0, sizeof(*w));
 	w->f = f;
@@ -57,10 +57,10 @@ static void close_scope(struct json_writer *w, char c)
 		fputc('\n', w->f);
 }
 
-void json_obj_begin(struct json_writer *w) { open_scope(w, '{'); }
-void json_obj_end(struct json_writer *w) { close_scope(w, '}'); }
-void json_arr_begin(struct json_writer *w) { open_scope(w, '['); }
-void json_arr_end(struct json_writer *w) { close_scope(w, ']'); }
+void jw_obj_begin(struct json_writer *w) { open_scope(w, '{'); }
+void jw_obj_end(struct json_writer *w) { close_scope(w, '}'); }
+void jw_arr_begin(struct json_writer *w) { open_scope(w, '['); }
+void jw_arr_end(struct json_writer *w) { close_scope(w, ']'); }
 
 static void put_escaped(FILE *f, const char *s, size_t n)
 {
@@ -83,7 +83,7 @@ static void put_escaped(FILE *f, const char *s, size_t n)
 	fputc('"', f);
 }
 
-void json_key(struct json_writer *w, const char *key)
+void jw_key(struct json_writer *w, const char *key)
 {
 	before_item(w);
 	put_escaped(w->f, key, strlen(key));
@@ -91,34 +91,34 @@ void json_key(struct json_writer *w, const char *key)
 	w->after_key = true;
 }
 
-void json_strn(struct json_writer *w, const char *s, size_t n)
+void jw_strn(struct json_writer *w, const char *s, size_t n)
 {
 	before_item(w);
 	put_escaped(w->f, s, n);
 }
 
-void json_str(struct json_writer *w, const char *s)
+void jw_str(struct json_writer *w, const char *s)
 {
 	if (!s) {
-		json_null(w);
+		jw_null(w);
 		return;
 	}
-	json_strn(w, s, strlen(s));
+	jw_strn(w, s, strlen(s));
 }
 
-void json_int(struct json_writer *w, int64_t v)
+void jw_int(struct json_writer *w, int64_t v)
 {
 	before_item(w);
 	fprintf(w->f, "%" PRId64, v);
 }
 
-void json_uint(struct json_writer *w, uint64_t v)
+void jw_uint(struct json_writer *w, uint64_t v)
 {
 	before_item(w);
 	fprintf(w->f, "%" PRIu64, v);
 }
 
-void json_double(struct json_writer *w, double v)
+void jw_double(struct json_writer *w, double v)
 {
 	before_item(w);
 	if (isfinite(v))
@@ -127,44 +127,44 @@ void json_double(struct json_writer *w, double v)
 		fputs("null", w->f);
 }
 
-void json_bool(struct json_writer *w, bool v)
+void jw_bool(struct json_writer *w, bool v)
 {
 	before_item(w);
 	fputs(v ? "true" : "false", w->f);
 }
 
-void json_null(struct json_writer *w)
+void jw_null(struct json_writer *w)
 {
 	before_item(w);
 	fputs("null", w->f);
 }
 
-void json_kv_str(struct json_writer *w, const char *key, const char *s)
+void jw_kv_str(struct json_writer *w, const char *key, const char *s)
 {
-	json_key(w, key);
-	json_str(w, s);
+	jw_key(w, key);
+	jw_str(w, s);
 }
 
-void json_kv_int(struct json_writer *w, const char *key, int64_t v)
+void jw_kv_int(struct json_writer *w, const char *key, int64_t v)
 {
-	json_key(w, key);
-	json_int(w, v);
+	jw_key(w, key);
+	jw_int(w, v);
 }
 
-void json_kv_uint(struct json_writer *w, const char *key, uint64_t v)
+void jw_kv_uint(struct json_writer *w, const char *key, uint64_t v)
 {
-	json_key(w, key);
-	json_uint(w, v);
+	jw_key(w, key);
+	jw_uint(w, v);
 }
 
-void json_kv_bool(struct json_writer *w, const char *key, bool v)
+void jw_kv_bool(struct json_writer *w, const char *key, bool v)
 {
-	json_key(w, key);
-	json_bool(w, v);
+	jw_key(w, key);
+	jw_bool(w, v);
 }
 
-void json_kv_null(struct json_writer *w, const char *key)
+void jw_kv_null(struct json_writer *w, const char *key)
 {
-	json_key(w, key);
-	json_null(w);
+	jw_key(w, key);
+	jw_null(w);
 }

@@ -6,12 +6,8 @@
  * its newline; every message has a string "type". JSON is jansson's, with a zeroing
  * allocator installed process-wide (chan_proto_init), so that a passphrase inside a
  * parsed or built message is wiped when the message is freed; the read buffer and the
- * serialised form are wiped here too.
- *
- * Link hazard: harness/util/json_writer.c exports json_null(struct json_writer *), which
- * a program linking util takes instead of jansson's json_null() for its own direct
- * calls (the two headers cannot even be included together). Write json_pack("n") for a
- * JSON null; jansson's internal calls are bound inside the library and unaffected. */
+ * serialised form are wiped here too. (harness/util/json_writer's functions carry a jw_
+ * prefix so that they never clash with jansson's json_* names in one program.) */
 #ifndef VECS_REF_CHANNEL_PROTO_H
 #define VECS_REF_CHANNEL_PROTO_H
 

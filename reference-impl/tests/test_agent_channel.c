@@ -749,7 +749,7 @@ static void test_passphrase_handling(void)
 	chan_zfree_hook = on_zfree;
 	args = json_pack("{s:s, s:{s:s, s:s}, s:n}", "passphrase", PASS, "volume", "passphrase",
 			 PASS2, "path", "/pool/vol-1", "other", "no");
-	/* json_pack, not json_null(): util/json_writer.c's json_null would be called */
+	/* a JSON null: json_null() was ambiguous before util/json_writer took the jw_ prefix */
 	json_object_set_new(args, "extra", json_pack("n"));
 	CU_ASSERT_EQUAL(agent_call(CH, "h-enc", "passphrase", args, 2000, &res, &err), 0);
 	CU_ASSERT_EQUAL(json_integer_value(json_object_get(res, "a")), 64);

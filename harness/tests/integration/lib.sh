@@ -4,6 +4,10 @@
 # with `set -e` and a private scratch directory ($T), records pass/fail in
 # $VECS_IT_RESULTS, and prints one line per test. A test fails when any command in it
 # fails, or when it calls `fail "why"`. Helpers below turn expectations into commands.
+# T_CLEANUP, set at script level (not inside a test: tests run in subshells), is eval'd
+# by run_tests after every test, pass or fail, with $T still naming that test's
+# directory: record what a test creates under $T (a pid file, a loop device name) and
+# undo it there.
 
 set -u
 VECS_BIN=${VECS_BIN:-build/bin}

@@ -27,13 +27,14 @@ CFLAGS    += -D_FORTIFY_SOURCE=2
 endif
 LDLIBS_CRYPTO := -lcrypto -lcryptsetup
 # libvecs' engine reads scenario files with libyaml
-LDLIBS_VECS := -lyaml $(LDLIBS_CRYPTO)
+LDLIBS_VECS := -lyaml -lcurl -ljansson $(LDLIBS_CRYPTO)
 DEPS_STAMP := $(BUILD)/.deps-ok
 
 UTIL_SRC   := $(wildcard harness/util/*.c)
 ORACLE_SRC := $(wildcard harness/oracle/*.c)
 ENGINE_SRC := $(wildcard harness/engine/*.c)
 REPORT_SRC := $(wildcard harness/report/*.c)
+TARGET_SRC := $(wildcard harness/targets/*.c)
 CLI_SRC    := $(wildcard harness/cli/*.c)
 TEST_SRC   := $(wildcard harness/tests/*.c)
 FUZZ_SRC   := $(wildcard harness/tests/fuzz/*.c)
@@ -43,6 +44,7 @@ UTIL_OBJ   := $(UTIL_SRC:%.c=$(O)/%.o)
 ORACLE_OBJ := $(ORACLE_SRC:%.c=$(O)/%.o)
 ENGINE_OBJ := $(ENGINE_SRC:%.c=$(O)/%.o)
 REPORT_OBJ := $(REPORT_SRC:%.c=$(O)/%.o)
+TARGET_OBJ := $(TARGET_SRC:%.c=$(O)/%.o)
 CLI_OBJ    := $(CLI_SRC:%.c=$(O)/%.o)
 TEST_OBJ   := $(TEST_SRC:%.c=$(O)/%.o)
 LIBVECS    := $(O)/libvecs.a
@@ -67,7 +69,7 @@ $(O)/%.o: %.c | $(DEPS_STAMP)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
 
-$(LIBVECS): $(UTIL_OBJ) $(ORACLE_OBJ) $(ENGINE_OBJ) $(REPORT_OBJ)
+$(LIBVECS): $(UTIL_OBJ) $(ORACLE_OBJ) $(ENGINE_OBJ) $(REPORT_OBJ) $(TARGET_OBJ)
 	@mkdir -p $(@D)
 	$(Q)$(AR) rcs $@ $^
 
@@ -149,3 +151,4 @@ clean:
 -include reference-impl/reference.mk
 -include reference-impl/agent/agent.mk
 -include reference-impl/storage/storage.mk
+-include reference-impl/storage/nfs.mk

@@ -13,5 +13,6 @@ int cmd_canary(int argc, char **argv);
 int cmd_scan(int argc, char **argv);
 int cmd_list(int argc, char **argv);
 int cmd_run(int argc, char **argv);
+int cmd_stack(int argc, char **argv);
 
 #endif

@@ -21,6 +21,7 @@ static const struct command commands[] = {
 	{ "scan", cmd_scan, "find canary plaintext in files, directories or block devices" },
 	{ "list", cmd_list, "list the support-matrix scenarios (--json for machines)" },
 	{ "run", cmd_run, "run the matrix against a target (today: --dry-run only)" },
+	{ "stack", cmd_stack, "start, inspect or stop the reference deployment (up, status, down)" },
 };
 
 static void usage(FILE *f)

@@ -166,7 +166,7 @@ void vecs_api_free(struct vecs_api *api)
 	free(api);
 }
 
-void vecs_api_result_clear(struct vecs_api_result *res)
+void vecs_api_reply_clear(struct vecs_api_reply *res)
 {
 	if (res->response)
 		json_decref(res->response);
@@ -214,7 +214,7 @@ static json_t *response_member(json_t *root)
 }
 
 int vecs_api_call(struct vecs_api *api, const char *command, const char *const *params,
-		  struct vecs_api_result *res, struct vecs_err *err)
+		  struct vecs_api_reply *res, struct vecs_err *err)
 {
 	const char *all[2 * API_MAX_PARAMS + 8];
 	struct body body = { 0 };
@@ -280,7 +280,7 @@ int vecs_api_call(struct vecs_api *api, const char *command, const char *const *
 }
 
 int vecs_api_wait_job(struct vecs_api *api, const char *jobid, int timeout_ms,
-		      struct vecs_api_result *res, struct vecs_err *err)
+		      struct vecs_api_reply *res, struct vecs_err *err)
 {
 	const char *params[] = { "jobid", jobid, NULL };
 	struct timespec start, now, pause = { 0, 50 * 1000000L };
@@ -309,11 +309,11 @@ int vecs_api_wait_job(struct vecs_api *api, const char *jobid, int timeout_ms,
 		}
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		if ((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000 > timeout_ms) {
-			vecs_api_result_clear(res);
+			vecs_api_reply_clear(res);
 			return vecs_err_set(err, -ETIMEDOUT, "job %s did not finish within %d ms", jobid,
 					    timeout_ms);
 		}
-		vecs_api_result_clear(res);
+		vecs_api_reply_clear(res);
 		nanosleep(&pause, NULL);
 		if (pause.tv_nsec < 400 * 1000000L)
 			pause.tv_nsec *= 2;

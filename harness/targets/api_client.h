@@ -15,7 +15,7 @@
 
 struct vecs_api;
 
-struct vecs_api_result {
+struct vecs_api_reply {
 	long http_status;
 	int errorcode;       /* CloudStack's errorcode (431, 432, 530, ...), 0 on success */
 	char errortext[1024];
@@ -31,15 +31,15 @@ void vecs_api_free(struct vecs_api *api);
  * answered (check res->errorcode: a refusal is an answer), -errno when it could not
  * be reached or answered something that is not CloudStack JSON. */
 int vecs_api_call(struct vecs_api *api, const char *command, const char *const *params,
-		  struct vecs_api_result *res, struct vecs_err *err);
+		  struct vecs_api_reply *res, struct vecs_err *err);
 
 /* Poll queryAsyncJobResult until jobid finishes or timeout_ms passes. On success
  * res->response is the job's `jobresult`; a failed job is an answer with errorcode and
  * errortext from the job. -ETIMEDOUT when it did not finish in time. */
 int vecs_api_wait_job(struct vecs_api *api, const char *jobid, int timeout_ms,
-		      struct vecs_api_result *res, struct vecs_err *err);
+		      struct vecs_api_reply *res, struct vecs_err *err);
 
-void vecs_api_result_clear(struct vecs_api_result *res);
+void vecs_api_reply_clear(struct vecs_api_reply *res);
 
 /* The signed query string for params (exposed for known-answer tests); malloc'ed. */
 char *vecs_api_signed_query(const char *secret_key, const char *const *params);

@@ -498,7 +498,7 @@ static int wait_api(struct keeper *k, struct vecs_err *err)
 	if (r < 0)
 		return r;
 	for (int waited = 0;; waited += 200) {
-		struct vecs_api_result res;
+		struct vecs_api_reply res;
 		const char *params[] = { "type", "Routing", NULL };
 		int up = 0;
 
@@ -509,7 +509,7 @@ static int wait_api(struct keeper *k, struct vecs_err *err)
 			json_array_foreach(hosts, i, h)
 				up += !strcmp(json_string_value(json_object_get(h, "state")) ?: "", "Up");
 		}
-		vecs_api_result_clear(&res);
+		vecs_api_reply_clear(&res);
 		if (r == 0 && (!k->have_agents || up >= k->o->hosts))
 			break;
 		if (waited > 60000) {

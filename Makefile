@@ -27,7 +27,7 @@ CFLAGS    += -D_FORTIFY_SOURCE=2
 endif
 LDLIBS_CRYPTO := -lcrypto -lcryptsetup
 # libvecs' engine reads scenario files with libyaml
-LDLIBS_VECS := -lyaml -lcurl -ljansson $(LDLIBS_CRYPTO)
+LDLIBS_VECS := -lyaml -lcurl -ljansson -lsqlite3 -lmariadb $(LDLIBS_CRYPTO)
 DEPS_STAMP := $(BUILD)/.deps-ok
 
 UTIL_SRC   := $(wildcard harness/util/*.c)
@@ -60,6 +60,9 @@ deps: $(DEPS_STAMP)
 $(DEPS_STAMP): ci/install-deps
 	@ci/install-deps
 	@mkdir -p $(@D) && touch $@
+
+# the database probe reads MariaDB too (libmariadb-dev)
+$(O)/harness/targets/db_probe.o: CFLAGS += -I/usr/include/mariadb
 
 # V=1 shows whole command lines.
 Q := $(if $(V),,@)

@@ -7,8 +7,13 @@
 
 REF_DB_SRC   := $(wildcard reference-impl/db/*.c)
 REF_MGMT_SRC := $(filter-out reference-impl/mgmt/mgmt_main.c,$(wildcard reference-impl/mgmt/*.c))
-# agent_echo.c is a program of its own (vecs-test-agent), not a test file
-REF_TEST_SRC := $(filter-out reference-impl/tests/agent_echo.c,$(wildcard reference-impl/tests/*.c))
+# agent_echo.c and agent_drive.c are programs of their own (vecs-test-agent,
+# vecs-agent-drive), not test files
+REF_TEST_SRC := $(filter-out reference-impl/tests/agent_echo.c reference-impl/tests/agent_drive.c,$(wildcard reference-impl/tests/*.c))
+# the agent's pure parts (XML, qemu-img argv, secret UUIDs, capability parsing), unit-
+# tested in vecs-ref-tests; the agent itself is built by agent/agent.mk
+REF_AGENT_PURE_OBJ := $(addprefix $(O)/reference-impl/agent/,agent_uuid.o agent_xml.o \
+	qemu_img_argv.o agent_caps.o)
 # the management server <-> agent channel: shared protocol, and the agent's client
 REF_CHAN_SRC := $(wildcard reference-impl/channel/*.c)
 REF_CHAN_OBJ := $(REF_CHAN_SRC:%.c=$(O)/%.o)
@@ -30,7 +35,7 @@ $(O)/reference-impl/db/db_mariadb.o: override CFLAGS += -I/usr/include/mariadb
 PROGRAMS += $(BIN)/vecs-ref-tests $(BIN)/vecs-mgmt $(BIN)/vecs-ref-bench-api $(BIN)/vecs-test-agent
 all: $(BIN)/vecs-ref-tests $(BIN)/vecs-mgmt $(BIN)/vecs-ref-bench-api $(BIN)/vecs-test-agent
 
-$(BIN)/vecs-ref-tests: $(REF_TEST_OBJ) $(REF_MGMT_OBJ) $(REF_DB_OBJ) $(REF_CHAN_OBJ) $(REF_CHAN_CLIENT_OBJ) $(UTIL_OBJ)
+$(BIN)/vecs-ref-tests: $(REF_TEST_OBJ) $(REF_AGENT_PURE_OBJ) $(REF_MGMT_OBJ) $(REF_DB_OBJ) $(REF_CHAN_OBJ) $(REF_CHAN_CLIENT_OBJ) $(UTIL_OBJ)
 	@mkdir -p $(@D)
 	@$(if $(Q),echo "  LINK    $@")
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ -lcunit $(LDLIBS_REF_MGMT) $(LDFLAGS)
@@ -57,8 +62,7 @@ $(BIN)/vecs-ref-bench-api: $(O)/reference-impl/tests/bench/bench_api.o
 bench: $(BIN)/vecs-ref-bench-api $(BIN)/vecs-mgmt
 
 # libFuzzer target of the request parser and signature code (`make fuzz-ref`).
-REF_FUZZ_SRC := reference-impl/mgmt/api_params.c reference-impl/mgmt/api_sign.c \
-		reference-impl/mgmt/json_out.c
+REF_FUZZ_SRC := reference-impl/mgmt/api_params.c reference-impl/mgmt/api_sign.c
 $(BUILD)/fuzz/fuzz_api_request: reference-impl/tests/fuzz/fuzz_api_request.c $(REF_FUZZ_SRC) $(UTIL_SRC) | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -Ireference-impl -o $@ $< $(REF_FUZZ_SRC) $(UTIL_SRC) -lcrypto

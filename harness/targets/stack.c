@@ -584,7 +584,7 @@ static int write_stack_json(struct keeper *k, struct vecs_err *err)
 	json_array_append_new(pools, json_pack("{s:s, s:s, s:{s:s}}", "name", "smp", "type", "smp",
 					       "probe", "path", p));
 	if (k->have_nfs) {
-		snprintf(p, sizeof(p), "%s/nfs/export", k->dir);
+		snprintf(p, sizeof(p), "%s/hosts/nfs/export", k->dir);
 		json_array_append_new(pools, json_pack("{s:s, s:s, s:{s:s, s:s}}", "name", "nfs", "type",
 						       "nfs", "probe", "nfs_url",
 						       "nfs://10.251.1.1/export", "path", p));

@@ -1,6 +1,6 @@
 /* The resource ledger and the reaper (util/ledger.h, util/reaper.h): round trip, torn
  * records, processes stopped by pid and start time only, files and directories,
- * idempotence, dead runs. */
+ * idempotence, dead runs, selective reaping. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -337,6 +337,41 @@ static void test_reap_dead_runs(void)
 	CU_ASSERT_EQUAL(access(live, F_OK), 0);
 }
 
+static bool tagged_nfs(const struct vecs_ledger_rec *rec, void *arg)
+{
+	(void)arg;
+	return strcmp(rec->c, "nfs") == 0;
+}
+
+/* One part of a run (say, the NFS server among the hosts) removes its own records
+ * only; the rest of the ledger is untouched and reaped later as usual. */
+static void test_reap_select(void)
+{
+	char path[PATH_MAX], mine[PATH_MAX], other[PATH_MAX];
+	struct vecs_reap_stats st;
+	struct vecs_ledger *l;
+
+	tpath(mine, sizeof(mine), "select-mine");
+	tpath(other, sizeof(other), "select-other");
+	l = fresh("select.ledger", path, sizeof(path));
+	CU_ASSERT_EQUAL(vecs_ledger_append(l, VECS_OBJ_FILE, other, NULL, NULL, NULL, NULL), 0);
+	write_file(other, "o");
+	CU_ASSERT_EQUAL(vecs_ledger_append(l, VECS_OBJ_FILE, mine, NULL, "nfs", NULL, NULL), 0);
+	write_file(mine, "m");
+	vecs_ledger_close(l);
+
+	CU_ASSERT_EQUAL(vecs_reap_ledger_select(path, tagged_nfs, NULL, NULL, &st, NULL), 0);
+	CU_ASSERT_EQUAL(st.removed, 1);
+	CU_ASSERT_EQUAL(access(mine, F_OK), -1);
+	CU_ASSERT_EQUAL(access(other, F_OK), 0);
+	/* marked done: a second selective reap and the full one see it as removed */
+	CU_ASSERT_EQUAL(vecs_reap_ledger_select(path, tagged_nfs, NULL, NULL, &st, NULL), 0);
+	CU_ASSERT_EQUAL(st.removed + st.gone, 0);
+	CU_ASSERT_EQUAL(vecs_reap_ledger(path, NULL, &st, NULL), 0);
+	CU_ASSERT_EQUAL(st.removed, 1);
+	CU_ASSERT_EQUAL(access(other, F_OK), -1);
+}
+
 static CU_TestInfo tests[] = {
 	{ "run id", test_run_id },
 	{ "round trip", test_round_trip },
@@ -346,6 +381,7 @@ static CU_TestInfo tests[] = {
 	{ "reap files and dirs, idempotent", test_reap_files_dirs },
 	{ "reap dir with a mount inside", test_reap_dir_with_mount },
 	{ "reap dead runs only", test_reap_dead_runs },
+	{ "reap selected records only", test_reap_select },
 	CU_TEST_INFO_NULL,
 };
 

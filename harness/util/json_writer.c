@@ -2,7 +2,10 @@
 
 #include <inttypes.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "util/utf8.h"
 
 void jw_init(struct json_writer *w, FILE *f, bool pretty)
 {
@@ -11,13 +14,110 @@ void jw_init(struct json_writer *w, FILE *f, bool pretty)
 	w->pretty = pretty;
 }
 
+void jw_init_mem(struct json_writer *w, bool pretty)
+{
+	jw_init(w, NULL, pretty);
+}
+
+void jw_set_utf8(struct json_writer *w, bool on)
+{
+	w->utf8 = on;
+}
+
+void jw_reset(struct json_writer *w)
+{
+	char *buf = w->buf;
+	size_t cap = w->cap;
+	bool pretty = w->pretty, utf8 = w->utf8;
+
+	jw_init_mem(w, pretty);
+	w->utf8 = utf8;
+	w->buf = buf;
+	w->cap = cap;
+	if (buf)
+		buf[0] = '\0';
+}
+
+void jw_free(struct json_writer *w)
+{
+	free(w->buf);
+	w->buf = NULL;
+	w->cap = 0;
+	jw_reset(w);
+}
+
+char *jw_take(struct json_writer *w, size_t *len)
+{
+	char *b = w->buf;
+	bool oom = w->oom;
+
+	if (len)
+		*len = oom ? 0 : w->len;
+	if (!oom && !b)
+		b = calloc(1, 1);
+	w->buf = NULL;
+	w->cap = 0;
+	jw_reset(w);
+	if (oom) {
+		free(b);
+		return NULL;
+	}
+	return b;
+}
+
+static void put(struct json_writer *w, const char *s, size_t n)
+{
+	if (w->f) {
+		fwrite(s, 1, n, w->f);
+		return;
+	}
+	if (w->oom)
+		return;
+	if (n >= SIZE_MAX - w->len) {
+		w->oom = true;
+		return;
+	}
+	if (w->len + n + 1 > w->cap) {
+		size_t cap = w->cap ? w->cap : 256;
+		char *nb;
+
+		while (cap < w->len + n + 1) {
+			if (cap > SIZE_MAX / 2) {
+				w->oom = true;
+				return;
+			}
+			cap *= 2;
+		}
+		nb = realloc(w->buf, cap);
+		if (!nb) {
+			w->oom = true;
+			return;
+		}
+		w->buf = nb;
+		w->cap = cap;
+	}
+	memcpy(w->buf + w->len, s, n);
+	w->len += n;
+	w->buf[w->len] = '\0';
+}
+
+static void puts0(struct json_writer *w, const char *s)
+{
+	put(w, s, strlen(s));
+}
+
+static void putc1(struct json_writer *w, char c)
+{
+	put(w, &c, 1);
+}
+
 static void newline_indent(struct json_writer *w)
 {
 	if (!w->pretty)
 		return;
-	fputc('\n', w->f);
+	putc1(w, '\n');
 	for (int i = 0; i < w->depth; i++)
-		fputs("  ", w->f);
+		puts0(w, "  ");
 }
 
 /* Called before every value or key: writes the separator the position needs. */
@@ -29,7 +129,7 @@ static void before_item(struct json_writer *w)
 	}
 	if (w->depth > 0) {
 		if (w->has_items[w->depth])
-			fputc(',', w->f);
+			putc1(w, ',');
 		w->has_items[w->depth] = true;
 		newline_indent(w);
 	}
@@ -38,7 +138,7 @@ static void before_item(struct json_writer *w)
 static void open_scope(struct json_writer *w, char c)
 {
 	before_item(w);
-	fputc(c, w->f);
+	putc1(w, c);
 	if (w->depth < JSON_MAX_DEPTH - 1)
 		w->depth++;
 	w->has_items[w->depth] = false;
@@ -52,9 +152,9 @@ static void close_scope(struct json_writer *w, char c)
 		w->depth--;
 	if (had)
 		newline_indent(w);
-	fputc(c, w->f);
+	putc1(w, c);
 	if (w->depth == 0 && w->pretty)
-		fputc('\n', w->f);
+		putc1(w, '\n');
 }
 
 void jw_obj_begin(struct json_writer *w) { open_scope(w, '{'); }
@@ -62,39 +162,52 @@ void jw_obj_end(struct json_writer *w) { close_scope(w, '}'); }
 void jw_arr_begin(struct json_writer *w) { open_scope(w, '['); }
 void jw_arr_end(struct json_writer *w) { close_scope(w, ']'); }
 
-static void put_escaped(FILE *f, const char *s, size_t n)
+static void put_escaped(struct json_writer *w, const char *s, size_t n)
 {
-	fputc('"', f);
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-		switch (c) {
-		case '"': fputs("\\\"", f); break;
-		case '\\': fputs("\\\\", f); break;
-		case '\n': fputs("\\n", f); break;
-		case '\r': fputs("\\r", f); break;
-		case '\t': fputs("\\t", f); break;
-		default:
-			if (c < 0x20 || c >= 0x7f)
-				fprintf(f, "\\u%04x", c);
+	const unsigned char *p = (const unsigned char *)s;
+
+	putc1(w, '"');
+	for (size_t i = 0; i < n;) {
+		unsigned char c = p[i];
+		size_t l = 1;
+		char esc[8];
+
+		if (c == '"' || c == '\\') {
+			putc1(w, '\\');
+			putc1(w, (char)c);
+		} else if (!w->utf8 && (c == '\n' || c == '\r' || c == '\t')) {
+			putc1(w, '\\');
+			putc1(w, c == '\n' ? 'n' : c == '\r' ? 'r' : 't');
+		} else if (c >= 0x20 && c < 0x7f) {
+			putc1(w, (char)c);
+		} else if (w->utf8 && c >= 0x80) {
+			l = utf8_seq_len(p + i, n - i);
+			if (l)
+				put(w, s + i, l);
 			else
-				fputc(c, f);
+				puts0(w, "\\ufffd");
+			l = l ? l : 1;
+		} else {
+			snprintf(esc, sizeof(esc), "\\u%04x", c);
+			put(w, esc, 6);
 		}
+		i += l;
 	}
-	fputc('"', f);
+	putc1(w, '"');
 }
 
 void jw_key(struct json_writer *w, const char *key)
 {
 	before_item(w);
-	put_escaped(w->f, key, strlen(key));
-	fputs(w->pretty ? ": " : ":", w->f);
+	put_escaped(w, key, strlen(key));
+	puts0(w, w->pretty ? ": " : ":");
 	w->after_key = true;
 }
 
 void jw_strn(struct json_writer *w, const char *s, size_t n)
 {
 	before_item(w);
-	put_escaped(w->f, s, n);
+	put_escaped(w, s, n);
 }
 
 void jw_str(struct json_writer *w, const char *s)
@@ -108,35 +221,51 @@ void jw_str(struct json_writer *w, const char *s)
 
 void jw_int(struct json_writer *w, int64_t v)
 {
+	char b[32];
+
 	before_item(w);
-	fprintf(w->f, "%" PRId64, v);
+	snprintf(b, sizeof(b), "%" PRId64, v);
+	puts0(w, b);
 }
 
 void jw_uint(struct json_writer *w, uint64_t v)
 {
+	char b[32];
+
 	before_item(w);
-	fprintf(w->f, "%" PRIu64, v);
+	snprintf(b, sizeof(b), "%" PRIu64, v);
+	puts0(w, b);
 }
 
 void jw_double(struct json_writer *w, double v)
 {
+	char b[40];
+
 	before_item(w);
-	if (isfinite(v))
-		fprintf(w->f, "%.6g", v);
-	else
-		fputs("null", w->f);
+	if (isfinite(v)) {
+		snprintf(b, sizeof(b), "%.6g", v);
+		puts0(w, b);
+	} else {
+		puts0(w, "null");
+	}
 }
 
 void jw_bool(struct json_writer *w, bool v)
 {
 	before_item(w);
-	fputs(v ? "true" : "false", w->f);
+	puts0(w, v ? "true" : "false");
 }
 
 void jw_null(struct json_writer *w)
 {
 	before_item(w);
-	fputs("null", w->f);
+	puts0(w, "null");
+}
+
+void jw_raw(struct json_writer *w, const char *json, size_t n)
+{
+	before_item(w);
+	put(w, json, n);
 }
 
 void jw_kv_str(struct json_writer *w, const char *key, const char *s)

@@ -401,8 +401,20 @@ int vecs_reap_ledger(const char *path, FILE *log, struct vecs_reap_stats *stats,
 	return vecs_reap_ledger_since(path, 0, log, stats, err);
 }
 
+static bool want_since(const struct vecs_ledger_rec *rec, void *arg)
+{
+	return rec->id >= *(const uint64_t *)arg;
+}
+
 int vecs_reap_ledger_since(const char *path, uint64_t since, FILE *log,
 			   struct vecs_reap_stats *stats, struct vecs_err *err)
+{
+	return vecs_reap_ledger_select(path, want_since, &since, log, stats, err);
+}
+
+int vecs_reap_ledger_select(const char *path,
+			    bool (*want)(const struct vecs_ledger_rec *rec, void *arg), void *arg,
+			    FILE *log, struct vecs_reap_stats *stats, struct vecs_err *err)
 {
 	struct vecs_reap_stats local = { 0 };
 	struct vecs_ledger_list list;
@@ -422,7 +434,7 @@ int vecs_reap_ledger_since(const char *path, uint64_t since, FILE *log,
 		struct vecs_err e = { 0 };
 		enum outcome o;
 
-		if (rec->done || rec->kind == VECS_OBJ_RUN || rec->id < since)
+		if (rec->done || rec->kind == VECS_OBJ_RUN || !want(rec, arg))
 			continue;
 		o = reap_one(rec, log, &e);
 		if (o == FAILED) {

@@ -31,6 +31,12 @@ int vecs_reap_ledger(const char *path, FILE *log, struct vecs_reap_stats *stats,
 int vecs_reap_ledger_since(const char *path, uint64_t since, FILE *log,
 			   struct vecs_reap_stats *stats, struct vecs_err *err);
 
+/* The same for the records `want(rec, arg)` selects only: the objects of one part of a
+ * run that shares the run's ledger (say, the NFS server among the hosts). */
+int vecs_reap_ledger_select(const char *path,
+			    bool (*want)(const struct vecs_ledger_rec *rec, void *arg), void *arg,
+			    FILE *log, struct vecs_reap_stats *stats, struct vecs_err *err);
+
 /* For every "*.ledger" in dir whose run owner (pid and start time) is no longer alive:
  * reap it and, when all went well, delete the ledger file. *reaped counts those runs. */
 int vecs_reap_dead_runs(const char *dir, FILE *log, unsigned *reaped, struct vecs_err *err);

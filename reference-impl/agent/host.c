@@ -382,11 +382,16 @@ static int record_libvirtd(pid_t pid, uint64_t start, void *arg)
 	char ns[48];
 	int r;
 
-	r = vecs_ledger_add_process(rc->l, pid, start, "libvirtd", NULL, rc->err);
+	/* The process goes in last, so the reaper (newest first) stops libvirtd before it
+	 * touches the mounts: detaching its private /run while it still runs made its exit
+	 * unlink the machine's own /run/libvirtd.pid (found by the NFS work). */
 	snprintf(ns, sizeof(ns), "%d:%" PRIu64, (int)pid, start);
+	r = 0;
 	for (size_t i = 0; r == 0 && i < N_PRIVATE; i++)
 		r = vecs_ledger_append(rc->l, VECS_OBJ_MOUNT, private_dirs[i].target, ns, NULL,
 				       NULL, rc->err);
+	if (r == 0)
+		r = vecs_ledger_add_process(rc->l, pid, start, "libvirtd", NULL, rc->err);
 	return r;
 }
 

@@ -124,3 +124,26 @@ int async_job_fail_pending(struct db *db, const char *errortext_json, int64_t *n
 		*n = db_changes(db);
 	return r;
 }
+
+int async_job_cmd_info(struct db *db, const char *uuid, char **out, struct vecs_err *err)
+{
+	struct db_stmt *st;
+	int r;
+
+	*out = NULL;
+	r = db_prepare(db, "SELECT job_cmd_info FROM async_job WHERE uuid = ?", &st, err);
+	if (r < 0)
+		return r;
+	if ((r = db_bind_text(st, 1, uuid, err)) == 0)
+		r = db_step(st, err);
+	if (r == DB_DONE) {
+		r = vecs_err_set(err, -ENOENT, "async job %s does not exist", uuid);
+	} else if (r == DB_ROW) {
+		const char *t = db_column_text(st, 0);
+		r = 0;
+		if (t && !(*out = strdup(t)))
+			r = vecs_err_set(err, -ENOMEM, "out of memory reading async job %s", uuid);
+	}
+	db_finalize(st);
+	return r;
+}

@@ -36,6 +36,9 @@ int async_job_complete(struct db *db, int64_t id, int status, int result_code,
 /* The job with this uuid owned by user_id; -ENOENT otherwise. */
 int async_job_get(struct db *db, const char *uuid, int64_t user_id,
 		  struct async_job_record *out, struct vecs_err *err);
+/* The cmd_info text a job was inserted with (malloc'ed into *out; NULL when none);
+ * -ENOENT when there is no job with this uuid. Jobs read their parameters from it. */
+int async_job_cmd_info(struct db *db, const char *uuid, char **out, struct vecs_err *err);
 void async_job_record_free(struct async_job_record *j);
 /* Fail every job still pending (a restarted server has lost their workers): they get
  * result_code 530 and errortext; *n says how many. */

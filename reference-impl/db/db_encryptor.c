@@ -9,8 +9,8 @@
 #include <strings.h>
 #include <sys/random.h>
 
-#include "db/base64.h"
 #include "db/properties.h"
+#include "util/base64.h"
 #include "util/secret.h"
 
 #define V1_BLOCK 8

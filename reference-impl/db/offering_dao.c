@@ -24,7 +24,8 @@ int disk_offering_insert(struct db *db, struct disk_offering_record *o, struct v
 		return r;
 	r = db_prepare(db,
 		       "INSERT INTO disk_offering (uuid, name, display_text, disk_size, encrypt,"
-		       " compute_only, created) VALUES (?, ?, ?, ?, ?, ?, CURRENT_TIMESTAMP)",
+		       " compute_only, tags, use_local_storage, created)"
+		       " VALUES (?, ?, ?, ?, ?, ?, ?, ?, CURRENT_TIMESTAMP)",
 		       &st, err);
 	if (r < 0)
 		return r;
@@ -32,14 +33,16 @@ int disk_offering_insert(struct db *db, struct disk_offering_record *o, struct v
 	    (r = db_bind_text(st, 2, o->name, err)) == 0 &&
 	    (r = db_bind_text(st, 3, o->display_text[0] ? o->display_text : o->name, err)) == 0 &&
 	    (r = db_bind_int64(st, 4, (int64_t)o->disk_size, err)) == 0 &&
-	    (r = db_bind_int64(st, 5, o->encrypt ? 1 : 0, err)) == 0)
-		r = db_bind_int64(st, 6, o->compute_only ? 1 : 0, err);
+	    (r = db_bind_int64(st, 5, o->encrypt ? 1 : 0, err)) == 0 &&
+	    (r = db_bind_int64(st, 6, o->compute_only ? 1 : 0, err)) == 0 &&
+	    (r = db_bind_text(st, 7, o->tags[0] ? o->tags : NULL, err)) == 0)
+		r = db_bind_int64(st, 8, o->use_local_storage ? 1 : 0, err);
 	return finish_insert(db, st, r, &o->id, err);
 }
 
 #define DISK_OFFERING_COLUMNS                                                           \
 	"id, uuid, name, display_text, disk_size, encrypt, removed IS NOT NULL,"        \
-	" compute_only, created"
+	" compute_only, created, tags, use_local_storage"
 
 static int disk_offering_row(struct db_stmt *st, struct disk_offering_record *out,
 			     struct vecs_err *err)
@@ -50,8 +53,10 @@ static int disk_offering_row(struct db_stmt *st, struct disk_offering_record *ou
 	out->id = db_column_int64(st, 0);
 	if ((r = db_column_copy(st, 1, out->uuid, sizeof(out->uuid), err)) == 0 &&
 	    (r = db_column_copy(st, 2, out->name, sizeof(out->name), err)) == 0 &&
-	    (r = db_column_copy(st, 3, out->display_text, sizeof(out->display_text), err)) == 0)
-		r = db_column_copy(st, 8, out->created, sizeof(out->created), err);
+	    (r = db_column_copy(st, 3, out->display_text, sizeof(out->display_text), err)) == 0 &&
+	    (r = db_column_copy(st, 8, out->created, sizeof(out->created), err)) == 0)
+		r = db_column_copy(st, 9, out->tags, sizeof(out->tags), err);
+	out->use_local_storage = db_column_int64(st, 10) != 0;
 	out->disk_size = (uint64_t)db_column_int64(st, 4);
 	out->encrypt = db_column_int64(st, 5) != 0;
 	out->removed = db_column_int64(st, 6) != 0;

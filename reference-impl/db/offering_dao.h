@@ -18,6 +18,8 @@ struct disk_offering_record {
 	int compute_only; /* the root disk of a service offering: not listed */
 	int removed;
 	char created[32]; /* "YYYY-MM-DD HH:MM:SS" UTC, as stored */
+	char tags[1024];       /* storage tags, comma-separated (version 3) */
+	int use_local_storage; /* storagetype=local (version 3) */
 };
 
 struct service_offering_record {

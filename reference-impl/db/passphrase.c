@@ -5,7 +5,7 @@
 #include <string.h>
 #include <sys/random.h>
 
-#include "db/base64.h"
+#include "util/base64.h"
 
 _Static_assert(PASSPHRASE_LEN == (PASSPHRASE_RAW_LEN / 3) * 4,
 	       "48 bytes encode to 64 base64 characters without padding");

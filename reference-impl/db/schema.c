@@ -192,10 +192,219 @@ static const char *const schema_v2[] = {
 	NULL,
 };
 
+/* Version 3: the control plane's VM and volume side. CloudStack's tables for pools
+ * (storage_pool, storage_pool_tags, storage_pool_details), templates (vm_template),
+ * instances (vm_instance), snapshots and snapshot policies; the offering columns the
+ * allocator reads (disk_offering.tags, use_local_storage); volumes gain data_center_id,
+ * device_id and template_id, and the foreign keys on pool_id and instance_id that
+ * version 1 could not declare.
+ *
+ * SQLite cannot add a constraint to an existing table, so there volumes is rebuilt
+ * (new table, copy, drop, rename: the documented procedure; nothing references volumes
+ * yet when it runs); MariaDB adds columns and constraints with ALTER TABLE. Statements
+ * prefixed "@sqlite " or "@mariadb " run on that backend only (db_migrate). Volume rows
+ * of version 2 whose pool_id or instance_id named nothing (no such tables existed) get
+ * NULL there, so the new constraints hold for old data. */
+static const char *const schema_v3[] = {
+	"ALTER TABLE disk_offering ADD COLUMN tags varchar(4096) DEFAULT NULL",
+	"ALTER TABLE disk_offering ADD COLUMN use_local_storage tinyint(1) NOT NULL DEFAULT 0",
+
+	/* pool_type as CloudStack's StoragePoolType: NetworkFilesystem, Filesystem (local),
+	 * SharedMountPoint, PowerFlex, RBD (no encryption). host_id: the host of a local
+	 * (scope HOST) pool; upstream keeps that in storage_pool_host_ref. */
+	"CREATE TABLE storage_pool ("
+	" id {ID_PK},"
+	" uuid varchar(255) NOT NULL,"
+	" name varchar(255) NOT NULL,"
+	" pool_type varchar(32) NOT NULL,"
+	" path varchar(255) NOT NULL,"
+	" host_address varchar(255) NOT NULL,"
+	" port int unsigned NOT NULL DEFAULT 0,"
+	" data_center_id bigint unsigned NOT NULL,"
+	" scope varchar(255) NOT NULL DEFAULT 'ZONE',"
+	" host_id bigint unsigned DEFAULT NULL,"
+	" storage_provider_name varchar(255) NOT NULL DEFAULT 'DefaultPrimary',"
+	" status varchar(32) NOT NULL DEFAULT 'Up',"
+	" capacity_bytes bigint unsigned NOT NULL DEFAULT 0,"
+	" used_bytes bigint unsigned NOT NULL DEFAULT 0,"
+	" created datetime DEFAULT NULL,"
+	" removed datetime DEFAULT NULL,"
+	" CONSTRAINT uc_storage_pool__uuid UNIQUE (uuid),"
+	" CONSTRAINT fk_storage_pool__data_center_id FOREIGN KEY (data_center_id)"
+	" REFERENCES data_center(id),"
+	" CONSTRAINT fk_storage_pool__host_id FOREIGN KEY (host_id) REFERENCES host(id)"
+	"){TABLE_OPTIONS}",
+
+	"CREATE TABLE storage_pool_tags ("
+	" id {ID_PK},"
+	" pool_id bigint unsigned NOT NULL,"
+	" tag varchar(255) NOT NULL,"
+	" CONSTRAINT uc_storage_pool_tags__pool_tag UNIQUE (pool_id, tag),"
+	" CONSTRAINT fk_storage_pool_tags__pool_id FOREIGN KEY (pool_id)"
+	" REFERENCES storage_pool(id) ON DELETE CASCADE"
+	"){TABLE_OPTIONS}",
+
+	/* PowerFlex: gateway_url and system_id (what the agent needs to map a volume). */
+	"CREATE TABLE storage_pool_details ("
+	" id {ID_PK},"
+	" pool_id bigint unsigned NOT NULL,"
+	" name varchar(255) NOT NULL,"
+	" value varchar(255) NOT NULL,"
+	" CONSTRAINT uk_storage_pool_details__pool_name UNIQUE (pool_id, name),"
+	" CONSTRAINT fk_storage_pool_details__pool_id FOREIGN KEY (pool_id)"
+	" REFERENCES storage_pool(id) ON DELETE CASCADE"
+	"){TABLE_OPTIONS}",
+
+	/* path: where the agent reads the template (secondary storage, seen from hosts). */
+	"CREATE TABLE vm_template ("
+	" id {ID_PK},"
+	" uuid varchar(40) NOT NULL,"
+	" name varchar(255) NOT NULL,"
+	" display_text varchar(4096) DEFAULT NULL,"
+	" format varchar(32) NOT NULL,"
+	" url varchar(255) DEFAULT NULL,"
+	" path varchar(255) NOT NULL,"
+	" size bigint unsigned NOT NULL DEFAULT 0,"
+	" hypervisor_type varchar(32) NOT NULL DEFAULT 'KVM',"
+	" created datetime DEFAULT NULL,"
+	" removed datetime DEFAULT NULL,"
+	" CONSTRAINT uc_vm_template__uuid UNIQUE (uuid)"
+	"){TABLE_OPTIONS}",
+
+	/* kernel, initrd: optional direct boot of the guest (registerTemplate details). */
+	"CREATE TABLE vm_template_details ("
+	" id {ID_PK},"
+	" template_id bigint unsigned NOT NULL,"
+	" name varchar(255) NOT NULL,"
+	" value varchar(1024) NOT NULL,"
+	" CONSTRAINT uk_vm_template_details__template_name UNIQUE (template_id, name),"
+	" CONSTRAINT fk_vm_template_details__template_id FOREIGN KEY (template_id)"
+	" REFERENCES vm_template(id) ON DELETE CASCADE"
+	"){TABLE_OPTIONS}",
+
+	"CREATE TABLE vm_instance ("
+	" id {ID_PK},"
+	" uuid varchar(40) NOT NULL,"
+	" name varchar(255) NOT NULL,"
+	" instance_name varchar(255) NOT NULL,"
+	" display_name varchar(255) DEFAULT NULL,"
+	" state varchar(32) NOT NULL,"
+	" type varchar(32) NOT NULL DEFAULT 'User',"
+	" hypervisor_type varchar(32) NOT NULL DEFAULT 'KVM',"
+	" host_id bigint unsigned DEFAULT NULL,"
+	" last_host_id bigint unsigned DEFAULT NULL,"
+	" data_center_id bigint unsigned NOT NULL,"
+	" service_offering_id bigint unsigned NOT NULL,"
+	" vm_template_id bigint unsigned NOT NULL,"
+	" created datetime DEFAULT NULL,"
+	" removed datetime DEFAULT NULL,"
+	" CONSTRAINT uc_vm_instance__uuid UNIQUE (uuid),"
+	" CONSTRAINT fk_vm_instance__host_id FOREIGN KEY (host_id) REFERENCES host(id),"
+	" CONSTRAINT fk_vm_instance__last_host_id FOREIGN KEY (last_host_id) REFERENCES host(id),"
+	" CONSTRAINT fk_vm_instance__data_center_id FOREIGN KEY (data_center_id)"
+	" REFERENCES data_center(id),"
+	" CONSTRAINT fk_vm_instance__service_offering_id FOREIGN KEY (service_offering_id)"
+	" REFERENCES service_offering(id),"
+	" CONSTRAINT fk_vm_instance__vm_template_id FOREIGN KEY (vm_template_id)"
+	" REFERENCES vm_template(id)"
+	"){TABLE_OPTIONS}",
+	"CREATE INDEX i_vm_instance__state ON vm_instance (state)",
+
+	/* Version 2 could store ids of tables that did not exist: those mean nothing. */
+	"UPDATE volumes SET pool_id = NULL WHERE pool_id IS NOT NULL",
+	"UPDATE volumes SET instance_id = NULL WHERE instance_id IS NOT NULL",
+
+	"@sqlite CREATE TABLE volumes_v3 ("
+	" id {ID_PK},"
+	" uuid varchar(40) NOT NULL,"
+	" name varchar(255) DEFAULT NULL,"
+	" volume_type varchar(64) NOT NULL,"
+	" pool_id bigint unsigned DEFAULT NULL,"
+	" instance_id bigint unsigned DEFAULT NULL,"
+	" path varchar(255) DEFAULT NULL,"
+	" format varchar(255) DEFAULT NULL,"
+	" size bigint unsigned DEFAULT NULL,"
+	" state varchar(32) DEFAULT NULL,"
+	" disk_offering_id bigint unsigned NOT NULL,"
+	" passphrase_id bigint unsigned DEFAULT NULL,"
+	" encrypt_format varchar(64) DEFAULT NULL,"
+	" created datetime DEFAULT NULL,"
+	" removed datetime DEFAULT NULL,"
+	" data_center_id bigint unsigned DEFAULT NULL,"
+	" device_id bigint unsigned DEFAULT NULL,"
+	" template_id bigint unsigned DEFAULT NULL,"
+	" CONSTRAINT uc_volumes__uuid UNIQUE (uuid),"
+	" CONSTRAINT fk_volumes__passphrase_id FOREIGN KEY (passphrase_id)"
+	" REFERENCES passphrase(id),"
+	" CONSTRAINT fk_volumes__pool_id FOREIGN KEY (pool_id) REFERENCES storage_pool(id),"
+	" CONSTRAINT fk_volumes__instance_id FOREIGN KEY (instance_id)"
+	" REFERENCES vm_instance(id),"
+	" CONSTRAINT fk_volumes__data_center_id FOREIGN KEY (data_center_id)"
+	" REFERENCES data_center(id)"
+	"){TABLE_OPTIONS}",
+	"@sqlite INSERT INTO volumes_v3 (id, uuid, name, volume_type, pool_id, instance_id, path,"
+	" format, size, state, disk_offering_id, passphrase_id, encrypt_format, created, removed)"
+	" SELECT id, uuid, name, volume_type, pool_id, instance_id, path, format, size, state,"
+	" disk_offering_id, passphrase_id, encrypt_format, created, removed FROM volumes",
+	"@sqlite DROP TABLE volumes",
+	"@sqlite ALTER TABLE volumes_v3 RENAME TO volumes",
+	"@sqlite CREATE INDEX i_volumes__passphrase_id ON volumes (passphrase_id)",
+	"@sqlite CREATE INDEX i_volumes__instance_id ON volumes (instance_id)",
+	"@mariadb ALTER TABLE volumes ADD COLUMN data_center_id bigint unsigned DEFAULT NULL",
+	"@mariadb ALTER TABLE volumes ADD COLUMN device_id bigint unsigned DEFAULT NULL",
+	"@mariadb ALTER TABLE volumes ADD COLUMN template_id bigint unsigned DEFAULT NULL",
+	"@mariadb ALTER TABLE volumes ADD CONSTRAINT fk_volumes__pool_id FOREIGN KEY (pool_id)"
+	" REFERENCES storage_pool(id)",
+	"@mariadb ALTER TABLE volumes ADD CONSTRAINT fk_volumes__instance_id"
+	" FOREIGN KEY (instance_id) REFERENCES vm_instance(id)",
+	"@mariadb ALTER TABLE volumes ADD CONSTRAINT fk_volumes__data_center_id"
+	" FOREIGN KEY (data_center_id) REFERENCES data_center(id)",
+	"CREATE INDEX i_volumes__pool_id ON volumes (pool_id)",
+
+	/* snapshot_type 0 = MANUAL (type_description), status BackedUp once on secondary
+	 * storage; path is where the agent wrote it. */
+	"CREATE TABLE snapshots ("
+	" id {ID_PK},"
+	" uuid varchar(40) NOT NULL,"
+	" name varchar(255) NOT NULL,"
+	" data_center_id bigint unsigned NOT NULL,"
+	" volume_id bigint unsigned NOT NULL,"
+	" status varchar(32) DEFAULT NULL,"
+	" path varchar(255) DEFAULT NULL,"
+	" snapshot_type int unsigned NOT NULL DEFAULT 0,"
+	" type_description varchar(25) DEFAULT 'MANUAL',"
+	" size bigint unsigned NOT NULL DEFAULT 0,"
+	" hypervisor_type varchar(32) NOT NULL DEFAULT 'KVM',"
+	" created datetime DEFAULT NULL,"
+	" removed datetime DEFAULT NULL,"
+	" CONSTRAINT uc_snapshots__uuid UNIQUE (uuid),"
+	" CONSTRAINT fk_snapshots__volume_id FOREIGN KEY (volume_id) REFERENCES volumes(id),"
+	" CONSTRAINT fk_snapshots__data_center_id FOREIGN KEY (data_center_id)"
+	" REFERENCES data_center(id)"
+	"){TABLE_OPTIONS}",
+	"CREATE INDEX i_snapshots__volume_id ON snapshots (volume_id)",
+
+	"CREATE TABLE snapshot_policy ("
+	" id {ID_PK},"
+	" uuid varchar(40) NOT NULL,"
+	" volume_id bigint unsigned NOT NULL,"
+	" schedule varchar(100) NOT NULL,"
+	" timezone varchar(100) NOT NULL,"
+	" `interval` int NOT NULL DEFAULT 4,"
+	" max_snaps int NOT NULL DEFAULT 0,"
+	" active tinyint(1) NOT NULL DEFAULT 1,"
+	" CONSTRAINT uc_snapshot_policy__uuid UNIQUE (uuid),"
+	" CONSTRAINT fk_snapshot_policy__volume_id FOREIGN KEY (volume_id) REFERENCES volumes(id)"
+	"){TABLE_OPTIONS}",
+	NULL,
+};
+
 static const struct schema_migration migrations[] = {
 	{ 1, "volume encryption: passphrase, volumes, disk and service offerings", schema_v1 },
 	{ 2, "API server: users, zone, hosts and details, async jobs, offering columns",
 	  schema_v2 },
+	{ 3, "control plane: pools, templates, instances, snapshots, volume foreign keys",
+	  schema_v3 },
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == SCHEMA_VERSION_LATEST,
@@ -288,6 +497,22 @@ int schema_current_version(struct db *db, int *version, struct vecs_err *err)
 	return r;
 }
 
+const char *schema_statement_for(const char *backend, const char *stmt)
+{
+	static const char sq[] = "@sqlite ", ma[] = "@mariadb ";
+
+	if (strncmp(stmt, sq, sizeof(sq) - 1) == 0)
+		return strcmp(backend, "sqlite") == 0 ? stmt + sizeof(sq) - 1 : NULL;
+	if (strncmp(stmt, ma, sizeof(ma) - 1) == 0)
+		return strcmp(backend, "mariadb") == 0 ? stmt + sizeof(ma) - 1 : NULL;
+	return stmt;
+}
+
+static const char *statement_for(struct db *db, const char *stmt)
+{
+	return schema_statement_for(db_kind(db), stmt);
+}
+
 int db_migrate(struct db *db, struct vecs_err *err)
 {
 	struct db_stmt *ins = NULL;
@@ -321,7 +546,11 @@ int db_migrate(struct db *db, struct vecs_err *err)
 		if (m->version <= current)
 			continue;
 		for (const char *const *s = m->statements; *s; s++) {
-			r = exec_rendered(db, *s, err);
+			const char *text = statement_for(db, *s);
+
+			if (!text)
+				continue;
+			r = exec_rendered(db, text, err);
 			if (r < 0) {
 				char inner[sizeof(err->msg)];
 				if (err) {

@@ -21,7 +21,7 @@ struct schema_migration {
 };
 
 /* The newest schema version this code knows. */
-#define SCHEMA_VERSION_LATEST 2
+#define SCHEMA_VERSION_LATEST 3
 
 /* All migrations, in ascending version order. */
 const struct schema_migration *schema_migrations(size_t *count);
@@ -29,6 +29,11 @@ const struct schema_migration *schema_migrations(size_t *count);
 /* Substitute the dialect words into one statement; *out is malloc'ed. */
 int schema_render(const struct db_dialect *dialect, const char *tmpl, char **out,
 		  struct vecs_err *err);
+
+/* The text of stmt to run on backend ("sqlite", "mariadb"): a statement prefixed
+ * "@sqlite " or "@mariadb " runs on that backend only (NULL elsewhere), without the
+ * prefix; any other runs everywhere. */
+const char *schema_statement_for(const char *backend, const char *stmt);
 
 /* Version recorded in the database (0 for an empty database). */
 int schema_current_version(struct db *db, int *version, struct vecs_err *err);

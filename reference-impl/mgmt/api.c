@@ -88,20 +88,21 @@ void api_reply_error(struct api_reply *out, const char *cmd, int code, int cserr
 		}
 		return;
 	}
-	struct jbuf j;
-	jb_init(&j);
-	jb_obj_begin(&j);
-	jb_key(&j, wrapper);
-	jb_obj_begin(&j);
-	jb_key(&j, "uuidList");
-	jb_arr_begin(&j);
-	jb_arr_end(&j);
-	jb_kv_int(&j, "errorcode", code);
-	jb_kv_int(&j, "cserrorcode", cserror);
-	jb_kv_str(&j, "errortext", text);
-	jb_obj_end(&j);
-	jb_obj_end(&j);
-	out->body = jb_take(&j, &out->len);
+	struct json_writer j;
+	jw_init_mem(&j, false);
+	jw_set_utf8(&j, true);
+	jw_obj_begin(&j);
+	jw_key(&j, wrapper);
+	jw_obj_begin(&j);
+	jw_key(&j, "uuidList");
+	jw_arr_begin(&j);
+	jw_arr_end(&j);
+	jw_kv_int(&j, "errorcode", code);
+	jw_kv_int(&j, "cserrorcode", cserror);
+	jw_kv_str(&j, "errortext", text);
+	jw_obj_end(&j);
+	jw_obj_end(&j);
+	out->body = jw_take(&j, &out->len);
 }
 
 void api_reply_free(struct api_reply *r)
@@ -250,7 +251,8 @@ int api_list_begin(struct api_list *l, struct api_ctx *c)
 
 	memset(l, 0, sizeof(*l));
 	l->c = c;
-	jb_init(&l->rows);
+	jw_init_mem(&l->rows, false);
+	jw_set_utf8(&l->rows, true);
 	if (api_get_long(c, "page", false, 1, INT32_MAX, &page, &has_page) < 0 ||
 	    api_get_long(c, "pagesize", false, 1, INT32_MAX, &pagesize, &has_size) < 0)
 		return -1;
@@ -261,7 +263,7 @@ int api_list_begin(struct api_list *l, struct api_ctx *c)
 				c->cmd_lc);
 	l->first = has_size ? (page - 1) * pagesize : 0;
 	l->limit = has_size ? pagesize : -1;
-	jb_arr_begin(&l->rows);
+	jw_arr_begin(&l->rows);
 	return 0;
 }
 
@@ -277,27 +279,27 @@ void api_list_end(struct api_list *l, const char *key)
 	char *rows;
 	size_t n;
 
-	jb_arr_end(&l->rows);
-	rows = jb_take(&l->rows, &n);
+	jw_arr_end(&l->rows);
+	rows = jw_take(&l->rows, &n);
 	if (l->total > 0) {
-		jb_kv_int(l->c->out, "count", l->total);
-		jb_key(l->c->out, key);
+		jw_kv_int(l->c->out, "count", l->total);
+		jw_key(l->c->out, key);
 		if (rows)
-			jb_raw(l->c->out, rows, n);
+			jw_raw(l->c->out, rows, n);
 		else
 			l->c->out->oom = true;
 	}
 	free(rows);
 }
 
-void api_kv_date(struct jbuf *j, const char *key, const char *t)
+void api_kv_date(struct json_writer *j, const char *key, const char *t)
 {
 	char b[40];
 
 	if (!t || strlen(t) != 19)
 		return;
 	snprintf(b, sizeof(b), "%.10sT%.8s+0000", t, t + 11);
-	jb_kv_str(j, key, b);
+	jw_kv_str(j, key, b);
 }
 
 /* 0 when the request is signed by a live user; otherwise the reason, for the log. */
@@ -348,7 +350,7 @@ void api_handle(struct mgmt *m, const struct api_params *p, struct api_reply *ou
 	char lc[65], wrapper[80];
 	bool xml = !resp || strcasecmp(resp, "json") != 0;
 	struct db *db;
-	struct jbuf j;
+	struct json_writer j;
 	int r;
 
 	memset(out, 0, sizeof(*out));
@@ -382,10 +384,11 @@ void api_handle(struct mgmt *m, const struct api_params *p, struct api_reply *ou
 	}
 	lower_name(ac->name, lc, sizeof(lc));
 	snprintf(wrapper, sizeof(wrapper), "%sresponse", lc);
-	jb_init(&j);
-	jb_obj_begin(&j);
-	jb_key(&j, wrapper);
-	jb_obj_begin(&j);
+	jw_init_mem(&j, false);
+	jw_set_utf8(&j, true);
+	jw_obj_begin(&j);
+	jw_key(&j, wrapper);
+	jw_obj_begin(&j);
 	memset(&c, 0, sizeof(c));
 	c.m = m;
 	c.db = db;
@@ -395,14 +398,14 @@ void api_handle(struct mgmt *m, const struct api_params *p, struct api_reply *ou
 	c.out = &j;
 	r = ac->fn(&c);
 	if (r < 0) {
-		jb_free(&j);
+		jw_free(&j);
 		api_reply_error(out, ac->name, c.status, c.cserror, c.errortext, false);
 		goto done;
 	}
-	jb_obj_end(&j);
-	jb_obj_end(&j);
+	jw_obj_end(&j);
+	jw_obj_end(&j);
 	out->status = 200;
-	out->body = jb_take(&j, &out->len);
+	out->body = jw_take(&j, &out->len);
 	if (!out->body)
 		api_reply_error(out, ac->name, API_ERR_INTERNAL, API_CSERR_SERVER_API,
 				"out of memory building the response", false);

@@ -24,18 +24,18 @@
 static int zone_row(void *ctx, const struct zone_record *z)
 {
 	struct api_list *l = ctx;
-	struct jbuf *j = &l->rows;
+	struct json_writer *j = &l->rows;
 
 	if (!api_list_take(l))
 		return 0;
-	jb_obj_begin(j);
-	jb_kv_str(j, "id", z->uuid);
-	jb_kv_str(j, "name", z->name);
-	jb_kv_str(j, "networktype", z->networktype);
-	jb_kv_str(j, "allocationstate", z->allocation_state);
-	jb_kv_bool(j, "localstorageenabled", true);
-	jb_kv_bool(j, "securitygroupsenabled", false);
-	jb_obj_end(j);
+	jw_obj_begin(j);
+	jw_kv_str(j, "id", z->uuid);
+	jw_kv_str(j, "name", z->name);
+	jw_kv_str(j, "networktype", z->networktype);
+	jw_kv_str(j, "allocationstate", z->allocation_state);
+	jw_kv_bool(j, "localstorageenabled", true);
+	jw_kv_bool(j, "securitygroupsenabled", false);
+	jw_obj_end(j);
 	return 0;
 }
 
@@ -61,26 +61,28 @@ static int cmd_list_zones(struct api_ctx *c)
 	api_list_end(&l, "zone");
 	return 0;
 fail:
-	jb_free(&l.rows);
+	jw_free(&l.rows);
 	return -1;
 }
 
 /* --- disk offerings -------------------------------------------------------------- */
 
-static void disk_offering_json(struct jbuf *j, const struct disk_offering_record *o)
+static void disk_offering_json(struct json_writer *j, const struct disk_offering_record *o)
 {
-	jb_obj_begin(j);
-	jb_kv_str(j, "id", o->uuid);
-	jb_kv_str(j, "name", o->name);
-	jb_kv_str(j, "displaytext", o->display_text);
-	jb_kv_int(j, "disksize", (int64_t)(o->disk_size / GiB));
-	jb_kv_bool(j, "iscustomized", o->disk_size == 0);
+	jw_obj_begin(j);
+	jw_kv_str(j, "id", o->uuid);
+	jw_kv_str(j, "name", o->name);
+	jw_kv_str(j, "displaytext", o->display_text);
+	jw_kv_int(j, "disksize", (int64_t)(o->disk_size / GiB));
+	jw_kv_bool(j, "iscustomized", o->disk_size == 0);
 	api_kv_date(j, "created", o->created);
-	jb_kv_str(j, "storagetype", "shared");
-	jb_kv_str(j, "provisioningtype", "thin");
-	jb_kv_bool(j, "encrypt", o->encrypt);
-	jb_kv_bool(j, "displayoffering", true);
-	jb_obj_end(j);
+	jw_kv_str(j, "storagetype", o->use_local_storage ? "local" : "shared");
+	if (o->tags[0])
+		jw_kv_str(j, "tags", o->tags);
+	jw_kv_str(j, "provisioningtype", "thin");
+	jw_kv_bool(j, "encrypt", o->encrypt);
+	jw_kv_bool(j, "displayoffering", true);
+	jw_obj_end(j);
 }
 
 static int cmd_create_disk_offering(struct api_ctx *c)
@@ -96,7 +98,8 @@ static int cmd_create_disk_offering(struct api_ctx *c)
 	    api_get_str(c, "displaytext", false, TEXT_MAX_LEN, &text) < 0 ||
 	    api_get_long(c, "disksize", false, 0, 1 << 20, &size, &has_size) < 0 ||
 	    api_get_bool(c, "customized", !has_size, &customized) < 0 ||
-	    api_get_bool(c, "encrypt", 0, &encrypt) < 0)
+	    api_get_bool(c, "encrypt", 0, &encrypt) < 0 ||
+	    api_get_storage_placement(c, o.tags, sizeof(o.tags), &o.use_local_storage) < 0)
 		return -1;
 	if (!customized && !has_size)
 		return api_fail(c, API_ERR_PARAM, API_CSERR_INVALID_PARAM,
@@ -113,7 +116,7 @@ static int cmd_create_disk_offering(struct api_ctx *c)
 		r = disk_offering_get(c->db, o.id, &back, &err);
 	if (r < 0)
 		return api_fail_db(c, r, &err);
-	jb_key(c->out, "diskoffering");
+	jw_key(c->out, "diskoffering");
 	disk_offering_json(c->out, &back);
 	return 0;
 }
@@ -146,33 +149,33 @@ static int cmd_list_disk_offerings(struct api_ctx *c)
 	api_list_end(&l, "diskoffering");
 	return 0;
 fail:
-	jb_free(&l.rows);
+	jw_free(&l.rows);
 	return -1;
 }
 
 /* --- service offerings ----------------------------------------------------------- */
 
-static void service_offering_json(struct jbuf *j, const struct service_offering_record *o)
+static void service_offering_json(struct json_writer *j, const struct service_offering_record *o)
 {
-	jb_obj_begin(j);
-	jb_kv_str(j, "id", o->uuid);
-	jb_kv_str(j, "name", o->name);
-	jb_kv_str(j, "displaytext", o->display_text);
+	jw_obj_begin(j);
+	jw_kv_str(j, "id", o->uuid);
+	jw_kv_str(j, "name", o->name);
+	jw_kv_str(j, "displaytext", o->display_text);
 	if (o->cpu)
-		jb_kv_int(j, "cpunumber", o->cpu);
+		jw_kv_int(j, "cpunumber", o->cpu);
 	if (o->speed)
-		jb_kv_int(j, "cpuspeed", o->speed);
+		jw_kv_int(j, "cpuspeed", o->speed);
 	if (o->ram_size)
-		jb_kv_int(j, "memory", o->ram_size);
+		jw_kv_int(j, "memory", o->ram_size);
 	api_kv_date(j, "created", o->created);
-	jb_kv_str(j, "storagetype", "shared");
-	jb_kv_bool(j, "offerha", false);
-	jb_kv_bool(j, "limitcpuuse", false);
-	jb_kv_bool(j, "iscustomized", o->cpu == 0 || o->ram_size == 0);
+	jw_kv_str(j, "storagetype", "shared");
+	jw_kv_bool(j, "offerha", false);
+	jw_kv_bool(j, "limitcpuuse", false);
+	jw_kv_bool(j, "iscustomized", o->cpu == 0 || o->ram_size == 0);
 	if (o->disk_offering_uuid[0])
-		jb_kv_str(j, "diskofferingid", o->disk_offering_uuid);
-	jb_kv_bool(j, "encryptroot", o->encrypt_root);
-	jb_obj_end(j);
+		jw_kv_str(j, "diskofferingid", o->disk_offering_uuid);
+	jw_kv_bool(j, "encryptroot", o->encrypt_root);
+	jw_obj_end(j);
 }
 
 static int cmd_create_service_offering(struct api_ctx *c)
@@ -190,7 +193,8 @@ static int cmd_create_service_offering(struct api_ctx *c)
 	    api_get_long(c, "cpuspeed", false, 1, 1000000, &speed, NULL) < 0 ||
 	    api_get_long(c, "memory", false, 1, 1 << 30, &mem, NULL) < 0 ||
 	    api_get_bool(c, "encryptroot", 0, &encrypt_root) < 0 ||
-	    api_get_uuid(c, "diskofferingid", false, &disk_uuid) < 0)
+	    api_get_uuid(c, "diskofferingid", false, &disk_uuid) < 0 ||
+	    api_get_storage_placement(c, root.tags, sizeof(root.tags), &root.use_local_storage) < 0)
 		return -1;
 	snprintf(so.name, sizeof(so.name), "%s", name);
 	snprintf(so.display_text, sizeof(so.display_text), "%s", text ? text : name);
@@ -227,7 +231,7 @@ static int cmd_create_service_offering(struct api_ctx *c)
 		r = service_offering_get(c->db, so.id, &back, &err);
 	if (r < 0)
 		return api_fail_db(c, r, &err);
-	jb_key(c->out, "serviceoffering");
+	jw_key(c->out, "serviceoffering");
 	service_offering_json(c->out, &back);
 	return 0;
 }
@@ -260,7 +264,7 @@ static int cmd_list_service_offerings(struct api_ctx *c)
 	api_list_end(&l, "serviceoffering");
 	return 0;
 fail:
-	jb_free(&l.rows);
+	jw_free(&l.rows);
 	return -1;
 }
 
@@ -268,34 +272,34 @@ fail:
 
 /* As HostJoinDaoImpl: encryptionsupported from host.volume.encryption
  * (Boolean.parseBoolean, default false), and that detail left out of `details`. */
-static void host_json(struct jbuf *j, const struct host_record *h)
+static void host_json(struct json_writer *j, const struct host_record *h)
 {
 	bool enc = false;
 
-	jb_obj_begin(j);
-	jb_kv_str(j, "id", h->uuid);
-	jb_kv_str(j, "name", h->name);
-	jb_kv_str(j, "state", h->status);
-	jb_kv_str(j, "type", h->type);
+	jw_obj_begin(j);
+	jw_kv_str(j, "id", h->uuid);
+	jw_kv_str(j, "name", h->name);
+	jw_kv_str(j, "state", h->status);
+	jw_kv_str(j, "type", h->type);
 	if (h->ip[0])
-		jb_kv_str(j, "ipaddress", h->ip);
-	jb_kv_str(j, "zoneid", h->zone_uuid);
-	jb_kv_str(j, "zonename", h->zone_name);
-	jb_kv_str(j, "hypervisor", h->hypervisor);
-	jb_kv_str(j, "resourcestate", h->resource_state);
+		jw_kv_str(j, "ipaddress", h->ip);
+	jw_kv_str(j, "zoneid", h->zone_uuid);
+	jw_kv_str(j, "zonename", h->zone_name);
+	jw_kv_str(j, "hypervisor", h->hypervisor);
+	jw_kv_str(j, "resourcestate", h->resource_state);
 	api_kv_date(j, "created", h->created);
-	jb_key(j, "details");
-	jb_obj_begin(j);
+	jw_key(j, "details");
+	jw_obj_begin(j);
 	for (unsigned i = 0; i < h->n_details; i++) {
 		if (strcmp(h->details[i].name, HOST_DETAIL_VOLUME_ENCRYPTION) == 0) {
 			enc = strcasecmp(h->details[i].value, "true") == 0;
 			continue;
 		}
-		jb_kv_str(j, h->details[i].name, h->details[i].value);
+		jw_kv_str(j, h->details[i].name, h->details[i].value);
 	}
-	jb_obj_end(j);
-	jb_kv_bool(j, "encryptionsupported", enc);
-	jb_obj_end(j);
+	jw_obj_end(j);
+	jw_kv_bool(j, "encryptionsupported", enc);
+	jw_obj_end(j);
 }
 
 static int host_row(void *ctx, const struct host_record *h)
@@ -331,14 +335,14 @@ static int cmd_list_hosts(struct api_ctx *c)
 	api_list_end(&l, "host");
 	return 0;
 fail:
-	jb_free(&l.rows);
+	jw_free(&l.rows);
 	return -1;
 }
 
 /* --- async: host maintenance --------------------------------------------------------- */
 
 static int host_state_job(struct db *db, const char *uuid, const char *from, const char *to,
-			  const char *verb, struct jbuf *result, int *errcode, char *errortext,
+			  const char *verb, struct json_writer *result, int *errcode, char *errortext,
 			  size_t errlen)
 {
 	struct host_record *h = malloc(sizeof(*h));
@@ -360,7 +364,7 @@ static int host_state_job(struct db *db, const char *uuid, const char *from, con
 		*errcode = API_ERR_INTERNAL;
 		snprintf(errortext, errlen, "Failed to %s host %s", verb, uuid);
 	} else if ((r = host_get_by_uuid(db, uuid, h, &err)) == 0) {
-		jb_key(result, "host");
+		jw_key(result, "host");
 		host_json(result, h);
 	}
 	free(h);
@@ -368,7 +372,7 @@ static int host_state_job(struct db *db, const char *uuid, const char *from, con
 }
 
 static int job_prepare_maintenance(struct mgmt *m, struct db *db, const char *uuid,
-				   struct jbuf *result, int *errcode, char *errortext,
+				   struct json_writer *result, int *errcode, char *errortext,
 				   size_t errlen)
 {
 	/* No VMs yet to migrate away: PrepareForMaintenance completes at once. */
@@ -377,7 +381,7 @@ static int job_prepare_maintenance(struct mgmt *m, struct db *db, const char *uu
 }
 
 static int job_cancel_maintenance(struct mgmt *m, struct db *db, const char *uuid,
-				  struct jbuf *result, int *errcode, char *errortext,
+				  struct json_writer *result, int *errcode, char *errortext,
 				  size_t errlen)
 {
 	return host_state_job(db, uuid, "Maintenance", "Enabled", "cancelMaintenance", result,
@@ -422,7 +426,7 @@ static int submit_host_job(struct api_ctx *c, const char *java_cmd, job_fn fn)
 				"shutting down",
 				c->cmd_lc);
 	}
-	jb_kv_str(c->out, "jobid", job.uuid);
+	jw_kv_str(c->out, "jobid", job.uuid);
 	return 0;
 }
 
@@ -452,21 +456,21 @@ static int cmd_query_async_job_result(struct api_ctx *c)
 		return api_fail_no_entity(c, "jobid", uuid);
 	if (r < 0)
 		return api_fail_db(c, r, &err);
-	jb_kv_str(c->out, "jobid", job.uuid);
-	jb_kv_str(c->out, "userid", c->user->uuid);
-	jb_kv_str(c->out, "cmd", job.cmd);
-	jb_kv_int(c->out, "jobstatus", job.status);
-	jb_kv_int(c->out, "jobprocstatus", 0);
-	jb_kv_int(c->out, "jobresultcode", job.result_code);
+	jw_kv_str(c->out, "jobid", job.uuid);
+	jw_kv_str(c->out, "userid", c->user->uuid);
+	jw_kv_str(c->out, "cmd", job.cmd);
+	jw_kv_int(c->out, "jobstatus", job.status);
+	jw_kv_int(c->out, "jobprocstatus", 0);
+	jw_kv_int(c->out, "jobresultcode", job.result_code);
 	if (job.instance_type[0])
-		jb_kv_str(c->out, "jobinstancetype", job.instance_type);
+		jw_kv_str(c->out, "jobinstancetype", job.instance_type);
 	if (job.status != ASYNC_JOB_PENDING) {
-		jb_kv_str(c->out, "jobresulttype", "object");
-		jb_key(c->out, "jobresult");
+		jw_kv_str(c->out, "jobresulttype", "object");
+		jw_key(c->out, "jobresult");
 		if (job.result)
-			jb_raw(c->out, job.result, strlen(job.result));
+			jw_raw(c->out, job.result, strlen(job.result));
 		else
-			jb_raw(c->out, "{}", 2);
+			jw_raw(c->out, "{}", 2);
 		api_kv_date(c->out, "completed", job.last_updated);
 	}
 	api_kv_date(c->out, "created", job.created);
@@ -478,19 +482,19 @@ static int cmd_query_async_job_result(struct api_ctx *c)
 
 static int cmd_list_capabilities(struct api_ctx *c)
 {
-	struct jbuf *j = c->out;
+	struct json_writer *j = c->out;
 
-	jb_key(j, "capability");
-	jb_obj_begin(j);
-	jb_kv_str(j, "cloudstackversion", "4.18.0.0");
-	jb_kv_bool(j, "securitygroupsenabled", false);
-	jb_kv_bool(j, "userpublictemplateenabled", true);
-	jb_kv_bool(j, "kvmsnapshotenabled", false);
-	jb_kv_int(j, "customdiskofferingminsize", 1);
-	jb_kv_int(j, "customdiskofferingmaxsize", 1024);
-	jb_kv_bool(j, "dynamicrolesenabled", false);
-	jb_kv_bool(j, "kubernetesserviceenabled", false);
-	jb_obj_end(j);
+	jw_key(j, "capability");
+	jw_obj_begin(j);
+	jw_kv_str(j, "cloudstackversion", "4.18.0.0");
+	jw_kv_bool(j, "securitygroupsenabled", false);
+	jw_kv_bool(j, "userpublictemplateenabled", true);
+	jw_kv_bool(j, "kvmsnapshotenabled", false);
+	jw_kv_int(j, "customdiskofferingminsize", 1);
+	jw_kv_int(j, "customdiskofferingmaxsize", 1024);
+	jw_kv_bool(j, "dynamicrolesenabled", false);
+	jw_kv_bool(j, "kubernetesserviceenabled", false);
+	jw_obj_end(j);
 	return 0;
 }
 
@@ -512,5 +516,23 @@ const struct api_command *api_command_find(const char *name)
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (strcasecmp(commands[i].name, name) == 0)
 			return &commands[i];
-	return NULL;
+	/* the VM and volume side (api_vm.c, api_volume.c, api_storage.c) */
+	return api_cloud_command_find(name);
+}
+
+int api_get_storage_placement(struct api_ctx *c, char *tags, size_t tags_size, int *local)
+{
+	const char *type, *t;
+
+	if (api_get_str(c, "storagetype", false, 16, &type) < 0 ||
+	    api_get_str(c, "tags", false, 1000, &t) < 0)
+		return -1;
+	*local = 0;
+	if (type && !strcasecmp(type, "local"))
+		*local = 1;
+	else if (type && strcasecmp(type, "shared"))
+		return api_fail(c, API_ERR_PARAM, API_CSERR_INVALID_PARAM,
+				"Invalid storage type %.16s: use shared or local", type);
+	snprintf(tags, tags_size, "%s", t ? t : "");
+	return 0;
 }

@@ -7,7 +7,7 @@
 
 #include "db/user_dao.h"
 #include "mgmt/api.h"
-#include "mgmt/json_out.h"
+#include "util/json_writer.h"
 
 struct api_ctx {
 	struct mgmt *m;
@@ -15,7 +15,7 @@ struct api_ctx {
 	const struct api_params *p;
 	const struct user_record *user;
 	const char *cmd_lc;   /* "creatediskoffering" */
-	struct jbuf *out;     /* inside the "<cmd>response" object */
+	struct json_writer *out;     /* inside the "<cmd>response" object */
 	int status;
 	int cserror;
 	char errortext[512];
@@ -30,6 +30,11 @@ struct api_command {
 };
 
 const struct api_command *api_command_find(const char *name);
+/* The VM, volume, pool and template commands (api_vm.c, api_volume.c, api_storage.c). */
+const struct api_command *api_cloud_command_find(const char *name);
+/* storagetype (shared|local, default shared) and tags of create*Offering, into the
+ * disk offering's use_local_storage and tags. */
+int api_get_storage_placement(struct api_ctx *c, char *tags, size_t tags_size, int *local);
 
 /* Record an error and return -1 (handlers `return api_fail(...)`). */
 int api_fail(struct api_ctx *c, int code, int cserror, const char *fmt, ...)
@@ -53,7 +58,7 @@ int api_fail_no_entity(struct api_ctx *c, const char *name, const char *value);
 /* Lists: page/pagesize, count = all matching rows, {} when there are none. */
 struct api_list {
 	struct api_ctx *c;
-	struct jbuf rows;
+	struct json_writer rows;
 	int64_t total, first, limit;
 };
 int api_list_begin(struct api_list *l, struct api_ctx *c);
@@ -62,6 +67,6 @@ bool api_list_take(struct api_list *l);
 void api_list_end(struct api_list *l, const char *key);
 
 /* "2026-01-02 03:04:05" (as stored) to CloudStack's "2026-01-02T03:04:05+0000". */
-void api_kv_date(struct jbuf *j, const char *key, const char *db_time);
+void api_kv_date(struct json_writer *j, const char *key, const char *db_time);
 
 #endif

@@ -5,7 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "mgmt/json_out.h"
+#include "util/utf8.h"
 
 static int hexval(char c)
 {

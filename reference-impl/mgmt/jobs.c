@@ -33,20 +33,21 @@ static void run_one(struct job_runner *jr, struct job *j)
 	struct vecs_err err = { 0 };
 	char errortext[512] = "";
 	int errcode = 530, r;
-	struct jbuf res;
+	struct json_writer res;
 	char *json;
 
-	jb_init(&res);
-	jb_obj_begin(&res);
+	jw_init_mem(&res, false);
+	jw_set_utf8(&res, true);
+	jw_obj_begin(&res);
 	r = j->fn(m, db, j->target, &res, &errcode, errortext, sizeof(errortext));
 	if (r < 0) {
-		jb_reset(&res);
-		jb_obj_begin(&res);
-		jb_kv_int(&res, "errorcode", errcode);
-		jb_kv_str(&res, "errortext", errortext[0] ? errortext : "the job failed");
+		jw_reset(&res);
+		jw_obj_begin(&res);
+		jw_kv_int(&res, "errorcode", errcode);
+		jw_kv_str(&res, "errortext", errortext[0] ? errortext : "the job failed");
 	}
-	jb_obj_end(&res);
-	json = jb_take(&res, NULL);
+	jw_obj_end(&res);
+	json = jw_take(&res, NULL);
 	if (async_job_complete(db, j->id, r < 0 ? ASYNC_JOB_FAILED : ASYNC_JOB_SUCCEEDED,
 			       r < 0 ? errcode : 0,
 			       json ? json : "{\"errorcode\":530,\"errortext\":\"out of memory\"}",

@@ -10,14 +10,14 @@
 #include <stdint.h>
 
 #include "db/db.h"
-#include "mgmt/json_out.h"
 #include "mgmt/mgmt.h"
+#include "util/json_writer.h"
 
 /* A job's outcome: on success the members of `jobresult` written into result (inside
  * its object) and 0; on failure a negative value with *errcode (CloudStack's 431, 530,
  * ...) and errortext set. */
 typedef int (*job_fn)(struct mgmt *m, struct db *db, const char *target_uuid,
-		      struct jbuf *result, int *errcode, char *errortext, size_t errlen);
+		      struct json_writer *result, int *errcode, char *errortext, size_t errlen);
 
 int jobs_start(struct job_runner **out, struct mgmt *m, unsigned nthreads,
 	       struct vecs_err *err);

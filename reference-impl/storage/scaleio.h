@@ -153,7 +153,9 @@ uint64_t sio_round_kb(const struct sio_gw *gw, uint64_t kb);
 /* The link name an SDC shows for a volume: emc-vol-<systemId>-<volumeId>. */
 void sio_link_name(const struct sio_gw *gw, const struct sio_volume *v, char *buf, size_t len);
 /* Decode "Basic base64(user:pass)" into user (NUL-terminated) and pass (pass_len bytes,
- * NUL-terminated too); 0 or -EINVAL. The caller zeroes pass. */
+ * NUL-terminated too); 0 or -EINVAL. The base64 is canonical or refused (util/base64.h:
+ * padding required, no stray bits), as RFC 7617 clients send it. The caller zeroes
+ * pass. */
 int sio_basic_auth_decode(const char *header, char *user, size_t user_cap, char *pass,
 			  size_t pass_cap, size_t *pass_len);
 

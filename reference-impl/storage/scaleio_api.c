@@ -2,7 +2,7 @@
  * reply shapes and PowerFlex's error objects (scaleio.h; endpoints in README.md). */
 #include <errno.h>
 #include <inttypes.h>
-#include <json-c/json.h>
+#include <jansson.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,33 +10,64 @@
 #include <sys/random.h>
 
 #include "storage/scaleio.h"
+#include "util/utf8.h"
 
 /* --- replies ----------------------------------------------------------------------- */
 
-static void reply_json(struct sio_reply *r, int status, json_object *o)
+/* A JSON string of s. jansson takes only UTF-8, and a URL path or a message cut at its
+ * buffer's end may not be: each byte that is not part of valid UTF-8 becomes U+FFFD. */
+static json_t *jstr(const char *s)
 {
-	const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-							      JSON_C_TO_STRING_NOSLASHESCAPE);
+	size_t n = strlen(s), o = 0;
+	json_t *j;
+	char *t;
+
+	if (utf8_valid(s, n))
+		return json_stringn(s, n);
+	if (!(t = malloc(3 * n + 1)))
+		return NULL;
+	for (size_t i = 0; i < n;) {
+		size_t l = utf8_seq_len((const unsigned char *)s + i, n - i);
+		if (l) {
+			memcpy(t + o, s + i, l);
+			o += l;
+			i += l;
+		} else {
+			memcpy(t + o, "\xef\xbf\xbd", 3);
+			o += 3;
+			i++;
+		}
+	}
+	j = json_stringn(t, o);
+	free(t);
+	return j;
+}
+
+/* Replies are compact, keys in the order they were set. */
+static void reply_json(struct sio_reply *r, int status, json_t *o)
+{
+	char *s = o ? json_dumps(o, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+
 	r->status = status;
-	r->body = strdup(s ? s : "null");
+	r->body = s ? s : strdup("null");
 	r->len = r->body ? strlen(r->body) : 0;
-	json_object_put(o);
+	json_decref(o);
 }
 
 /* PowerFlex's error object: {"message", "httpStatusCode", "errorCode"}. */
 static void __attribute__((format(printf, 4, 5)))
 reply_error(struct sio_reply *r, int status, int code, const char *fmt, ...)
 {
-	json_object *o = json_object_new_object();
+	json_t *o = json_object();
 	char msg[512];
 	va_list ap;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	json_object_object_add(o, "message", json_object_new_string(msg));
-	json_object_object_add(o, "httpStatusCode", json_object_new_int(status));
-	json_object_object_add(o, "errorCode", json_object_new_int(code));
+	json_object_set_new(o, "message", jstr(msg));
+	json_object_set_new(o, "httpStatusCode", json_integer(status));
+	json_object_set_new(o, "errorCode", json_integer(code));
 	reply_json(r, status, o);
 }
 
@@ -116,35 +147,31 @@ out:
 
 /* --- request bodies ---------------------------------------------------------------- */
 
-static const char *body_str(json_object *o, const char *key)
+static const char *body_str(json_t *o, const char *key)
 {
-	json_object *v;
-
-	if (!o || !json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
-		return NULL;
-	return json_object_get_string(v);
+	return json_string_value(json_object_get(o, key));
 }
 
 /* A count given as a JSON number or a string of digits (CloudStack sends strings).
  * 0 when present and valid, -ENOENT when absent, -EINVAL otherwise. */
-static int body_u64(json_object *o, const char *key, uint64_t *out)
+static int body_u64(json_t *o, const char *key, uint64_t *out)
 {
-	json_object *v;
+	json_t *v = json_object_get(o, key);
 	const char *s;
 	char *end;
 
-	if (!o || !json_object_object_get_ex(o, key, &v) || json_object_is_type(v, json_type_null))
+	if (!v || json_is_null(v))
 		return -ENOENT;
-	if (json_object_is_type(v, json_type_int)) {
-		int64_t i = json_object_get_int64(v);
+	if (json_is_integer(v)) {
+		json_int_t i = json_integer_value(v);
 		if (i < 0)
 			return -EINVAL;
 		*out = (uint64_t)i;
 		return 0;
 	}
-	if (!json_object_is_type(v, json_type_string))
+	if (!json_is_string(v))
 		return -EINVAL;
-	s = json_object_get_string(v);
+	s = json_string_value(v);
 	if (*s < '0' || *s > '9')
 		return -EINVAL;
 	errno = 0;
@@ -153,34 +180,31 @@ static int body_u64(json_object *o, const char *key, uint64_t *out)
 }
 
 /* "TRUE"/"FALSE" strings (PowerFlex's own convention) or JSON booleans. */
-static bool body_bool(json_object *o, const char *key)
+static bool body_bool(json_t *o, const char *key)
 {
-	json_object *v;
+	json_t *v = json_object_get(o, key);
 
-	if (!o || !json_object_object_get_ex(o, key, &v))
-		return false;
-	if (json_object_is_type(v, json_type_boolean))
-		return json_object_get_boolean(v);
-	return json_object_is_type(v, json_type_string) &&
-	       strcasecmp(json_object_get_string(v), "true") == 0;
+	if (json_is_boolean(v))
+		return json_is_true(v);
+	return json_is_string(v) && strcasecmp(json_string_value(v), "true") == 0;
 }
 
 /* --- shapes ------------------------------------------------------------------------ */
 
-static json_object *str_or_null(const char *s)
+static json_t *str_or_null(const char *s)
 {
-	return s && *s ? json_object_new_string(s) : NULL;
+	return s && *s ? jstr(s) : json_null();
 }
 
-static json_object *links(const char *type, const char *id)
+static json_t *links(const char *type, const char *id)
 {
-	json_object *a = json_object_new_array(), *l = json_object_new_object();
+	json_t *a = json_array(), *l = json_object();
 	char href[128];
 
 	snprintf(href, sizeof(href), "/api/instances/%s::%s", type, id);
-	json_object_object_add(l, "rel", json_object_new_string("self"));
-	json_object_object_add(l, "href", json_object_new_string(href));
-	json_object_array_add(a, l);
+	json_object_set_new(l, "rel", jstr("self"));
+	json_object_set_new(l, "href", jstr(href));
+	json_array_append_new(a, l);
 	return a;
 }
 
@@ -189,57 +213,57 @@ static const char *voltype_name(enum sio_voltype t)
 	return t == SIO_THICK ? "ThickProvisioned" : t == SIO_SNAPSHOT ? "Snapshot" : "ThinProvisioned";
 }
 
-static json_object *volume_json(const struct sio_gw *gw, const struct sio_volume *v)
+static json_t *volume_json(const struct sio_gw *gw, const struct sio_volume *v)
 {
-	json_object *o = json_object_new_object(), *m = NULL;
+	json_t *o = json_object(), *m = NULL;
 
-	json_object_object_add(o, "id", json_object_new_string(v->id));
-	json_object_object_add(o, "name", str_or_null(v->name));
-	json_object_object_add(o, "sizeInKb", json_object_new_int64((int64_t)v->size_kb));
-	json_object_object_add(o, "storagePoolId", json_object_new_string(gw->pool_id));
-	json_object_object_add(o, "volumeType", json_object_new_string(voltype_name(v->type)));
-	json_object_object_add(o, "vtreeId", json_object_new_string(v->vtree));
-	json_object_object_add(o, "ancestorVolumeId", str_or_null(v->ancestor));
-	json_object_object_add(o, "consistencyGroupId", NULL);
-	json_object_object_add(o, "creationTime", json_object_new_int64(v->created));
-	json_object_object_add(o, "useRmcache", json_object_new_boolean(0));
-	json_object_object_add(o, "isObfuscated", json_object_new_boolean(0));
+	json_object_set_new(o, "id", jstr(v->id));
+	json_object_set_new(o, "name", str_or_null(v->name));
+	json_object_set_new(o, "sizeInKb", json_integer((int64_t)v->size_kb));
+	json_object_set_new(o, "storagePoolId", jstr(gw->pool_id));
+	json_object_set_new(o, "volumeType", jstr(voltype_name(v->type)));
+	json_object_set_new(o, "vtreeId", jstr(v->vtree));
+	json_object_set_new(o, "ancestorVolumeId", str_or_null(v->ancestor));
+	json_object_set_new(o, "consistencyGroupId", json_null());
+	json_object_set_new(o, "creationTime", json_integer(v->created));
+	json_object_set_new(o, "useRmcache", json_false());
+	json_object_set_new(o, "isObfuscated", json_false());
 	for (int s = 0; s < gw->n_sdcs; s++) {
-		json_object *e;
+		json_t *e;
 		if (!v->mapped[s])
 			continue;
 		if (!m)
-			m = json_object_new_array();
-		e = json_object_new_object();
-		json_object_object_add(e, "sdcId", json_object_new_string(gw->sdcs[s].id));
-		json_object_object_add(e, "sdcIp", json_object_new_string(gw->sdcs[s].ip));
-		json_object_object_add(e, "sdcName", json_object_new_string(gw->sdcs[s].name));
-		json_object_object_add(e, "limitIops", json_object_new_int(0));
-		json_object_object_add(e, "limitBwInMbps", json_object_new_int(0));
-		json_object_array_add(m, e);
+			m = json_array();
+		e = json_object();
+		json_object_set_new(e, "sdcId", jstr(gw->sdcs[s].id));
+		json_object_set_new(e, "sdcIp", jstr(gw->sdcs[s].ip));
+		json_object_set_new(e, "sdcName", jstr(gw->sdcs[s].name));
+		json_object_set_new(e, "limitIops", json_integer(0));
+		json_object_set_new(e, "limitBwInMbps", json_integer(0));
+		json_array_append_new(m, e);
 	}
 	/* PowerFlex answers null, not [], for an unmapped volume */
-	json_object_object_add(o, "mappedSdcInfo", m);
-	json_object_object_add(o, "links", links("Volume", v->id));
+	json_object_set_new(o, "mappedSdcInfo", m ? m : json_null());
+	json_object_set_new(o, "links", links("Volume", v->id));
 	return o;
 }
 
-static json_object *sdc_json(const struct sio_gw *gw, const struct sio_sdc *s)
+static json_t *sdc_json(const struct sio_gw *gw, const struct sio_sdc *s)
 {
-	json_object *o = json_object_new_object(), *ips = json_object_new_array();
+	json_t *o = json_object(), *ips = json_array();
 
-	json_object_object_add(o, "id", json_object_new_string(s->id));
-	json_object_object_add(o, "name", json_object_new_string(s->name));
-	json_object_object_add(o, "sdcGuid", json_object_new_string(s->guid));
-	json_object_object_add(o, "sdcIp", json_object_new_string(s->ip));
-	json_object_array_add(ips, json_object_new_string(s->ip));
-	json_object_object_add(o, "sdcIps", ips);
-	json_object_object_add(o, "systemId", json_object_new_string(gw->system_id));
-	json_object_object_add(o, "mdmConnectionState", json_object_new_string("Connected"));
-	json_object_object_add(o, "sdcApproved", json_object_new_boolean(1));
-	json_object_object_add(o, "osType", json_object_new_string("Linux"));
-	json_object_object_add(o, "perfProfile", json_object_new_string("HighPerformance"));
-	json_object_object_add(o, "links", links("Sdc", s->id));
+	json_object_set_new(o, "id", jstr(s->id));
+	json_object_set_new(o, "name", jstr(s->name));
+	json_object_set_new(o, "sdcGuid", jstr(s->guid));
+	json_object_set_new(o, "sdcIp", jstr(s->ip));
+	json_array_append_new(ips, jstr(s->ip));
+	json_object_set_new(o, "sdcIps", ips);
+	json_object_set_new(o, "systemId", jstr(gw->system_id));
+	json_object_set_new(o, "mdmConnectionState", jstr("Connected"));
+	json_object_set_new(o, "sdcApproved", json_true());
+	json_object_set_new(o, "osType", jstr("Linux"));
+	json_object_set_new(o, "perfProfile", jstr("HighPerformance"));
+	json_object_set_new(o, "links", links("Sdc", s->id));
 	return o;
 }
 
@@ -254,16 +278,16 @@ static uint64_t provisioned_kb(const struct sio_gw *gw)
 
 /* Capacities follow PowerFlex's two-copy mesh mirroring: clients compute the usable
  * capacity as (maxCapacityInKb - spareCapacityInKb) / 2. */
-static json_object *pool_stats_json(const struct sio_gw *gw)
+static json_t *pool_stats_json(const struct sio_gw *gw)
 {
-	json_object *o = json_object_new_object();
+	json_t *o = json_object();
 	uint64_t used = provisioned_kb(gw), cap = gw->capacity_kb;
 	char buf[32];
 
 #define KV_NUMSTR(key, val)                                                       \
 	do {                                                                      \
 		snprintf(buf, sizeof(buf), "%" PRIu64, (uint64_t)(val));          \
-		json_object_object_add(o, key, json_object_new_string(buf));      \
+		json_object_set_new(o, key, jstr(buf));      \
 	} while (0)
 	KV_NUMSTR("maxCapacityInKb", 2 * cap);
 	KV_NUMSTR("spareCapacityInKb", 0);
@@ -271,22 +295,22 @@ static json_object *pool_stats_json(const struct sio_gw *gw)
 	KV_NUMSTR("netUnusedCapacityInKb", used > cap ? 0 : cap - used);
 	KV_NUMSTR("netProvisionedAddressesInKb", used);
 #undef KV_NUMSTR
-	json_object_object_add(o, "numOfVolumes", json_object_new_int((int)gw->n_vols));
+	json_object_set_new(o, "numOfVolumes", json_integer((int)gw->n_vols));
 	return o;
 }
 
-static json_object *pool_json(const struct sio_gw *gw)
+static json_t *pool_json(const struct sio_gw *gw)
 {
-	json_object *o = json_object_new_object();
+	json_t *o = json_object();
 
-	json_object_object_add(o, "id", json_object_new_string(gw->pool_id));
-	json_object_object_add(o, "name", json_object_new_string("vecs-pool"));
-	json_object_object_add(o, "mediaType", json_object_new_string("HDD"));
-	json_object_object_add(o, "protectionDomainId", json_object_new_string(gw->pd_id));
-	json_object_object_add(o, "systemId", json_object_new_string(gw->system_id));
-	json_object_object_add(o, "persistentChecksumState", json_object_new_string("Protected"));
-	json_object_object_add(o, "statistics", pool_stats_json(gw));
-	json_object_object_add(o, "links", links("StoragePool", gw->pool_id));
+	json_object_set_new(o, "id", jstr(gw->pool_id));
+	json_object_set_new(o, "name", jstr("vecs-pool"));
+	json_object_set_new(o, "mediaType", jstr("HDD"));
+	json_object_set_new(o, "protectionDomainId", jstr(gw->pd_id));
+	json_object_set_new(o, "systemId", jstr(gw->system_id));
+	json_object_set_new(o, "persistentChecksumState", jstr("Protected"));
+	json_object_set_new(o, "statistics", pool_stats_json(gw));
+	json_object_set_new(o, "links", links("StoragePool", gw->pool_id));
 	return o;
 }
 
@@ -350,10 +374,10 @@ static int save(struct sio_gw *gw, struct sio_reply *r)
 static void reply_ok_empty(struct sio_gw *gw, struct sio_reply *r)
 {
 	if (save(gw, r) == 0)
-		reply_json(r, 200, json_object_new_object());
+		reply_json(r, 200, json_object());
 }
 
-static void create_volume(struct sio_gw *gw, json_object *b, struct sio_reply *r)
+static void create_volume(struct sio_gw *gw, json_t *b, struct sio_reply *r)
 {
 	const char *name = body_str(b, "name"), *pool = body_str(b, "storagePoolId");
 	const char *type = body_str(b, "volumeType");
@@ -395,25 +419,25 @@ static void create_volume(struct sio_gw *gw, json_object *b, struct sio_reply *r
 	}
 	if (save(gw, r) < 0)
 		return;
-	json_object *o = json_object_new_object();
-	json_object_object_add(o, "id", json_object_new_string(v->id));
+	json_t *o = json_object();
+	json_object_set_new(o, "id", jstr(v->id));
 	reply_json(r, 200, o);
 }
 
-static void snapshot_volumes(struct sio_gw *gw, json_object *b, struct sio_reply *r)
+static void snapshot_volumes(struct sio_gw *gw, json_t *b, struct sio_reply *r)
 {
-	json_object *defs, *ids, *o;
+	json_t *defs, *ids, *o;
 	struct vecs_err err = { 0 };
 	char group[SIO_ID_LEN];
 	size_t n;
 
-	if (!b || !json_object_object_get_ex(b, "snapshotDefs", &defs) ||
-	    !json_object_is_type(defs, json_type_array) || !(n = json_object_array_length(defs)))
+	defs = json_object_get(b, "snapshotDefs");
+	if (!json_is_array(defs) || !(n = json_array_size(defs)))
 		return reply_error(r, 400, SIO_E_ILLEGAL_SYNTAX,
 				   "Request needs a non-empty snapshotDefs list");
 	/* Check every definition before the first copy, so a refusal changes nothing. */
 	for (size_t i = 0; i < n; i++) {
-		json_object *d = json_object_array_get_idx(defs, i);
+		json_t *d = json_array_get(defs, i);
 		const char *vid = body_str(d, "volumeId"), *sn = body_str(d, "snapshotName");
 		if (!vid || !sio_find_volume(gw, vid))
 			return reply_error(r, 500, SIO_E_VOLUME_NOT_FOUND, "Could not find the volume %s",
@@ -422,17 +446,17 @@ static void snapshot_volumes(struct sio_gw *gw, json_object *b, struct sio_reply
 			return reply_error(r, 500, SIO_E_NAME_IN_USE,
 					   "Volume name %s already in use or too long", sn);
 	}
-	ids = json_object_new_array();
+	ids = json_array();
 	new_id(gw, group);
 	for (size_t i = 0; i < n; i++) {
-		json_object *d = json_object_array_get_idx(defs, i);
+		json_t *d = json_array_get(defs, i);
 		const char *sn = body_str(d, "snapshotName");
 		struct sio_volume *dst, *src;
 		char vid[SIO_ID_LEN];
 
 		snprintf(vid, sizeof(vid), "%s", body_str(d, "volumeId"));
 		if (!(dst = append_volume(gw))) {
-			json_object_put(ids);
+			json_decref(ids);
 			return reply_error(r, 500, SIO_E_INTERNAL, "out of memory");
 		}
 		src = sio_find_volume(gw, vid); /* after append: vols may have moved */
@@ -445,25 +469,25 @@ static void snapshot_volumes(struct sio_gw *gw, json_object *b, struct sio_reply
 		dst->created = gw->now();
 		if (gw->be->copy(gw, src, dst, &err) < 0) {
 			gw->n_vols--;
-			json_object_put(ids);
+			json_decref(ids);
 			save(gw, r); /* keep the snapshots made so far */
 			free(r->body);
 			return reply_backend_error(r, &err);
 		}
-		json_object_array_add(ids, json_object_new_string(dst->id));
+		json_array_append_new(ids, jstr(dst->id));
 	}
 	if (save(gw, r) < 0) {
-		json_object_put(ids);
+		json_decref(ids);
 		return;
 	}
-	o = json_object_new_object();
-	json_object_object_add(o, "snapshotGroupId", json_object_new_string(group));
-	json_object_object_add(o, "volumeIdList", ids);
+	o = json_object();
+	json_object_set_new(o, "snapshotGroupId", jstr(group));
+	json_object_set_new(o, "volumeIdList", ids);
 	reply_json(r, 200, o);
 }
 
 static void volume_action(struct sio_gw *gw, struct sio_volume *v, const char *action,
-			  json_object *b, struct sio_reply *r)
+			  json_t *b, struct sio_reply *r)
 {
 	struct vecs_err err = { 0 };
 
@@ -500,8 +524,7 @@ static void volume_action(struct sio_gw *gw, struct sio_volume *v, const char *a
 	}
 	if (strcmp(action, "removeMappedSdc") == 0) {
 		const char *sid = body_str(b, "sdcId");
-		json_object *all;
-		if (b && json_object_object_get_ex(b, "allSdcs", &all)) {
+		if (json_object_get(b, "allSdcs")) {
 			for (int s = 0; s < gw->n_sdcs; s++) {
 				if (!v->mapped[s])
 					continue;
@@ -564,7 +587,7 @@ static void volume_action(struct sio_gw *gw, struct sio_volume *v, const char *a
 
 /* --- fault hooks ------------------------------------------------------------------- */
 
-static void faults_action(struct sio_gw *gw, json_object *b, struct sio_reply *r)
+static void faults_action(struct sio_gw *gw, json_t *b, struct sio_reply *r)
 {
 	uint64_t n;
 	const char *vid = body_str(b, "unmapVolumeId");
@@ -592,10 +615,10 @@ static void faults_action(struct sio_gw *gw, json_object *b, struct sio_reply *r
 		if (save(gw, r) < 0)
 			return;
 	}
-	json_object *o = json_object_new_object();
-	json_object_object_add(o, "failNext", json_object_new_int64(gw->faults.fail_next));
-	json_object_object_add(o, "delayNext", json_object_new_int64(gw->faults.delay_next));
-	json_object_object_add(o, "delayMs", json_object_new_int64(gw->faults.delay_ms));
+	json_t *o = json_object();
+	json_object_set_new(o, "failNext", json_integer(gw->faults.fail_next));
+	json_object_set_new(o, "delayNext", json_integer(gw->faults.delay_next));
+	json_object_set_new(o, "delayMs", json_integer(gw->faults.delay_ms));
 	reply_json(r, 200, o);
 }
 
@@ -625,20 +648,20 @@ static bool match_instance(const char *path, const char *type, char id[SIO_ID_LE
 	return true;
 }
 
-static void dispatch(struct sio_gw *gw, bool get, const char *path, json_object *b,
+static void dispatch(struct sio_gw *gw, bool get, const char *path, json_t *b,
 		     struct sio_reply *r)
 {
 	char id[SIO_ID_LEN];
 	const char *rest;
 
 	if (get && strcmp(path, "/api/version") == 0)
-		return reply_json(r, 200, json_object_new_string("3.6"));
+		return reply_json(r, 200, jstr("3.6"));
 	if (strcmp(path, "/api/types/Volume/instances") == 0) {
 		if (!get)
 			return create_volume(gw, b, r);
-		json_object *a = json_object_new_array();
+		json_t *a = json_array();
 		for (size_t i = 0; i < gw->n_vols; i++)
-			json_object_array_add(a, volume_json(gw, &gw->vols[i]));
+			json_array_append_new(a, volume_json(gw, &gw->vols[i]));
 		return reply_json(r, 200, a);
 	}
 	if (!get && strcmp(path, "/api/types/Volume/instances/action/queryIdByKey") == 0) {
@@ -648,7 +671,7 @@ static void dispatch(struct sio_gw *gw, bool get, const char *path, json_object 
 			return reply_error(r, 400, SIO_E_ILLEGAL_SYNTAX, "Request needs a name");
 		if (!(v = find_by_name(gw, name)))
 			return reply_error(r, 500, SIO_E_VOLUME_NOT_FOUND, "Could not find the volume");
-		return reply_json(r, 200, json_object_new_string(v->id));
+		return reply_json(r, 200, jstr(v->id));
 	}
 	if (match_instance(path, "Volume", id, &rest)) {
 		struct sio_volume *v = sio_find_volume(gw, id);
@@ -664,16 +687,16 @@ static void dispatch(struct sio_gw *gw, bool get, const char *path, json_object 
 		      strcmp(id, gw->system_id) == 0 && strcmp(rest, "/action/snapshotVolumes") == 0)))
 		return snapshot_volumes(gw, b, r);
 	if (get && strcmp(path, "/api/types/System/instances") == 0) {
-		json_object *a = json_object_new_array(), *o = json_object_new_object();
-		json_object_object_add(o, "id", json_object_new_string(gw->system_id));
-		json_object_object_add(o, "name", json_object_new_string("vecs-powerflex"));
-		json_object_object_add(o, "systemVersionName", json_object_new_string("vecs emulated PowerFlex 3.6"));
-		json_object_array_add(a, o);
+		json_t *a = json_array(), *o = json_object();
+		json_object_set_new(o, "id", jstr(gw->system_id));
+		json_object_set_new(o, "name", jstr("vecs-powerflex"));
+		json_object_set_new(o, "systemVersionName", jstr("vecs emulated PowerFlex 3.6"));
+		json_array_append_new(a, o);
 		return reply_json(r, 200, a);
 	}
 	if (get && strcmp(path, "/api/types/StoragePool/instances") == 0) {
-		json_object *a = json_object_new_array();
-		json_object_array_add(a, pool_json(gw));
+		json_t *a = json_array();
+		json_array_append_new(a, pool_json(gw));
 		return reply_json(r, 200, a);
 	}
 	if (get && match_instance(path, "StoragePool", id, &rest)) {
@@ -684,26 +707,26 @@ static void dispatch(struct sio_gw *gw, bool get, const char *path, json_object 
 		if (strcmp(rest, "/relationships/Statistics") == 0)
 			return reply_json(r, 200, pool_stats_json(gw));
 		if (strcmp(rest, "/relationships/Volume") == 0) {
-			json_object *a = json_object_new_array();
+			json_t *a = json_array();
 			for (size_t i = 0; i < gw->n_vols; i++)
-				json_object_array_add(a, volume_json(gw, &gw->vols[i]));
+				json_array_append_new(a, volume_json(gw, &gw->vols[i]));
 			return reply_json(r, 200, a);
 		}
 	}
 	if (get && match_instance(path, "ProtectionDomain", id, &rest) && !*rest) {
 		if (strcmp(id, gw->pd_id) != 0)
 			return reply_error(r, 500, SIO_E_NOT_FOUND, "Could not find the Protection Domain");
-		json_object *o = json_object_new_object();
-		json_object_object_add(o, "id", json_object_new_string(gw->pd_id));
-		json_object_object_add(o, "name", json_object_new_string("vecs-pd"));
-		json_object_object_add(o, "systemId", json_object_new_string(gw->system_id));
-		json_object_object_add(o, "protectionDomainState", json_object_new_string("Active"));
+		json_t *o = json_object();
+		json_object_set_new(o, "id", jstr(gw->pd_id));
+		json_object_set_new(o, "name", jstr("vecs-pd"));
+		json_object_set_new(o, "systemId", jstr(gw->system_id));
+		json_object_set_new(o, "protectionDomainState", jstr("Active"));
 		return reply_json(r, 200, o);
 	}
 	if (get && strcmp(path, "/api/types/Sdc/instances") == 0) {
-		json_object *a = json_object_new_array();
+		json_t *a = json_array();
 		for (int s = 0; s < gw->n_sdcs; s++)
-			json_object_array_add(a, sdc_json(gw, &gw->sdcs[s]));
+			json_array_append_new(a, sdc_json(gw, &gw->sdcs[s]));
 		return reply_json(r, 200, a);
 	}
 	if (get && match_instance(path, "Sdc", id, &rest) && !*rest) {
@@ -717,7 +740,7 @@ static void dispatch(struct sio_gw *gw, bool get, const char *path, json_object 
 		for (int s = 0; s < gw->n_sdcs; s++)
 			if ((ip && strcmp(gw->sdcs[s].ip, ip) == 0) ||
 			    (name && strcmp(gw->sdcs[s].name, name) == 0))
-				return reply_json(r, 200, json_object_new_string(gw->sdcs[s].id));
+				return reply_json(r, 200, jstr(gw->sdcs[s].id));
 		return reply_error(r, 500, SIO_E_NOT_FOUND, "Could not find the SDC");
 	}
 	if (!get && strcmp(path, "/api/vecs/faults") == 0)
@@ -730,7 +753,7 @@ void sio_handle(struct sio_gw *gw, const char *method, const char *path, const c
 		const char *body, size_t body_len, struct sio_reply *r)
 {
 	bool get = strcmp(method, "GET") == 0, post = strcmp(method, "POST") == 0;
-	json_object *b = NULL;
+	json_t *b = NULL;
 
 	memset(r, 0, sizeof(*r));
 	if (!get && !post)
@@ -741,7 +764,7 @@ void sio_handle(struct sio_gw *gw, const char *method, const char *path, const c
 			return reply_error(r, 401, SIO_E_ILLEGAL_SYNTAX, "Unauthorized");
 		if (new_session(gw, token) < 0)
 			return reply_error(r, 500, SIO_E_INTERNAL, "cannot draw a session token");
-		reply_json(r, 200, json_object_new_string(token));
+		reply_json(r, 200, jstr(token));
 		explicit_bzero(token, sizeof(token));
 		return;
 	}
@@ -759,20 +782,20 @@ void sio_handle(struct sio_gw *gw, const char *method, const char *path, const c
 		}
 	}
 	if (post && body && body_len) {
-		struct json_tokener *tok = json_tokener_new();
-		b = tok ? json_tokener_parse_ex(tok, body, (int)body_len) : NULL;
-		size_t end = tok ? json_tokener_get_parse_end(tok) : 0;
+		/* One object (RFC 8259, UTF-8, no NUL in strings), then only white space. */
+		json_error_t jerr;
+		size_t end;
+
+		b = json_loadb(body, body_len, JSON_DISABLE_EOF_CHECK, &jerr);
+		end = b ? (size_t)jerr.position : 0;
 		while (end < body_len && strchr(" \t\r\n", body[end]))
 			end++;
-		if (!b || json_tokener_get_error(tok) != json_tokener_success || end != body_len ||
-		    !json_object_is_type(b, json_type_object)) {
-			json_object_put(b);
-			json_tokener_free(tok);
+		if (!b || end != body_len || !json_is_object(b)) {
+			json_decref(b);
 			return reply_error(r, 400, SIO_E_ILLEGAL_SYNTAX,
 					   "Request message is not a valid JSON object");
 		}
-		json_tokener_free(tok);
 	}
 	dispatch(gw, get, path, b, r);
-	json_object_put(b);
+	json_decref(b);
 }

@@ -3,13 +3,14 @@
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
-#include <json-c/json.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "storage/scaleio.h"
+#include "util/base64.h"
 
 static uint64_t fnv1a(const char *a, const char *b)
 {
@@ -116,55 +117,25 @@ void sio_link_name(const struct sio_gw *gw, const struct sio_volume *v, char *bu
 	snprintf(buf, len, "emc-vol-%s-%s", gw->system_id, v->id);
 }
 
-static int b64val(int c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
 int sio_basic_auth_decode(const char *header, char *user, size_t user_cap, char *pass,
 			  size_t pass_cap, size_t *pass_len)
 {
-	char buf[512];
-	size_t n = 0, ulen;
-	unsigned acc = 0;
-	int bits = 0, rc = -EINVAL;
+	unsigned char buf[512];
+	size_t n = 0, len, ulen;
+	int rc = -EINVAL;
 	const char *p, *colon;
 
 	if (!header || strncasecmp(header, "Basic ", 6) != 0)
 		return -EINVAL;
 	for (p = header + 6; *p == ' '; p++)
 		;
-	for (; *p && *p != '='; p++) {
-		int v = b64val((unsigned char)*p);
-		if (v < 0)
-			goto out;
-		acc = (acc << 6) | (unsigned)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			if (n >= sizeof(buf) - 1)
-				goto out;
-			buf[n++] = (char)((acc >> bits) & 0xff);
-		}
-	}
-	while (*p == '=')
-		p++;
-	if (*p)
+	len = strlen(p);
+	if (len / 4 * 3 > sizeof(buf) || b64_decode(p, len, buf, &n) < 0)
 		goto out;
 	colon = memchr(buf, ':', n);
 	if (!colon)
 		goto out;
-	ulen = (size_t)(colon - buf);
+	ulen = (size_t)(colon - (const char *)buf);
 	if (ulen >= user_cap || n - ulen - 1 >= pass_cap || memchr(buf, '\0', n))
 		goto out;
 	memcpy(user, buf, ulen);
@@ -175,7 +146,6 @@ int sio_basic_auth_decode(const char *header, char *user, size_t user_cap, char 
 	rc = 0;
 out:
 	explicit_bzero(buf, sizeof(buf));
-	explicit_bzero(&acc, sizeof(acc));
 	return rc;
 }
 
@@ -188,46 +158,47 @@ static const char *type_name(enum sio_voltype t)
 
 int sio_state_to_json(const struct sio_gw *gw, char **out, struct vecs_err *err)
 {
-	json_object *root = json_object_new_object(), *vols = json_object_new_array();
+	json_t *root = json_object(), *vols = json_array();
+	int bad = 0;
 
-	json_object_object_add(root, "version", json_object_new_int(1));
-	json_object_object_add(root, "systemId", json_object_new_string(gw->system_id));
-	json_object_object_add(root, "nextSerial", json_object_new_int64((int64_t)gw->next_serial));
+	json_object_set_new(root, "version", json_integer(1));
+	json_object_set_new(root, "systemId", json_string(gw->system_id));
+	json_object_set_new(root, "nextSerial", json_integer((int64_t)gw->next_serial));
 	for (size_t i = 0; i < gw->n_vols; i++) {
 		const struct sio_volume *v = &gw->vols[i];
-		json_object *o = json_object_new_object(), *m = json_object_new_array();
+		json_t *o = json_object(), *m = json_array();
 
-		json_object_object_add(o, "id", json_object_new_string(v->id));
-		json_object_object_add(o, "name", json_object_new_string(v->name));
-		json_object_object_add(o, "vtreeId", json_object_new_string(v->vtree));
-		json_object_object_add(o, "ancestorVolumeId", json_object_new_string(v->ancestor));
-		json_object_object_add(o, "volumeType", json_object_new_string(type_name(v->type)));
-		json_object_object_add(o, "sizeInKb", json_object_new_int64((int64_t)v->size_kb));
-		json_object_object_add(o, "creationTime", json_object_new_int64(v->created));
-		json_object_object_add(o, "path", json_object_new_string(v->path));
-		json_object_object_add(o, "loop", json_object_new_string(v->loop));
+		json_object_set_new(o, "id", json_string(v->id));
+		json_object_set_new(o, "name", json_string(v->name));
+		json_object_set_new(o, "vtreeId", json_string(v->vtree));
+		json_object_set_new(o, "ancestorVolumeId", json_string(v->ancestor));
+		json_object_set_new(o, "volumeType", json_string(type_name(v->type)));
+		json_object_set_new(o, "sizeInKb", json_integer((int64_t)v->size_kb));
+		json_object_set_new(o, "creationTime", json_integer(v->created));
+		/* jansson takes only UTF-8; the other fields are ours or came as JSON */
+		bad |= json_object_set_new(o, "path", json_string(v->path));
+		json_object_set_new(o, "loop", json_string(v->loop));
 		for (int s = 0; s < gw->n_sdcs; s++)
 			if (v->mapped[s])
-				json_object_array_add(m, json_object_new_string(gw->sdcs[s].name));
-		json_object_object_add(o, "mappedSdcNames", m);
-		json_object_array_add(vols, o);
+				json_array_append_new(m, json_string(gw->sdcs[s].name));
+		json_object_set_new(o, "mappedSdcNames", m);
+		json_array_append_new(vols, o);
 	}
-	json_object_object_add(root, "volumes", vols);
-	*out = strdup(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
-								   JSON_C_TO_STRING_NOSLASHESCAPE));
-	json_object_put(root);
+	json_object_set_new(root, "volumes", vols);
+	*out = bad ? NULL : json_dumps(root, JSON_INDENT(2) | JSON_COMPACT);
+	json_decref(root);
+	if (bad)
+		return vecs_err_set(err, -EINVAL,
+				    "cannot write the gateway state: a volume file's path is not "
+				    "UTF-8; use a data dir whose path is");
 	if (!*out)
 		return vecs_err_set(err, -ENOMEM, "out of memory writing the gateway state");
 	return 0;
 }
 
-static const char *jstr(json_object *o, const char *key)
+static const char *jstr(json_t *o, const char *key)
 {
-	json_object *v;
-
-	if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
-		return NULL;
-	return json_object_get_string(v);
+	return json_string_value(json_object_get(o, key));
 }
 
 static bool copy_field(char *dst, size_t cap, const char *src)
@@ -240,24 +211,23 @@ static bool copy_field(char *dst, size_t cap, const char *src)
 
 int sio_state_from_json(struct sio_gw *gw, const char *json, struct vecs_err *err)
 {
-	json_object *root = json_tokener_parse(json), *vols, *x;
+	json_t *root = json_loads(json, 0, NULL), *vols = NULL, *x;
 	int rc = 0;
 
-	if (!root || !json_object_is_type(root, json_type_object))
+	if (!json_is_object(root))
 		rc = vecs_err_set(err, -EINVAL, "the gateway state is not a JSON object");
 	else if (!jstr(root, "systemId") || strcmp(jstr(root, "systemId"), gw->system_id) != 0)
 		rc = vecs_err_set(err, -EINVAL,
 				  "the gateway state belongs to system %s, not %s: use another data dir",
 				  jstr(root, "systemId") ? jstr(root, "systemId") : "?", gw->system_id);
-	else if (!json_object_object_get_ex(root, "volumes", &vols) ||
-		 !json_object_is_type(vols, json_type_array))
+	else if (!json_is_array(vols = json_object_get(root, "volumes")))
 		rc = vecs_err_set(err, -EINVAL, "the gateway state has no volume list");
 	if (rc < 0)
 		goto out;
-	if (json_object_object_get_ex(root, "nextSerial", &x))
-		gw->next_serial = (uint64_t)json_object_get_int64(x);
-	for (size_t i = 0; i < json_object_array_length(vols); i++) {
-		json_object *o = json_object_array_get_idx(vols, i), *m;
+	if ((x = json_object_get(root, "nextSerial")))
+		gw->next_serial = (uint64_t)json_integer_value(x);
+	for (size_t i = 0; i < json_array_size(vols); i++) {
+		json_t *o = json_array_get(vols, i), *m;
 		struct sio_volume v = { 0 };
 		const char *t = jstr(o, "volumeType");
 
@@ -272,14 +242,13 @@ int sio_state_from_json(struct sio_gw *gw, const char *json, struct vecs_err *er
 		}
 		v.type = strcmp(t, "Snapshot") == 0 ? SIO_SNAPSHOT :
 			 strcmp(t, "ThickProvisioned") == 0 ? SIO_THICK : SIO_THIN;
-		if (json_object_object_get_ex(o, "sizeInKb", &x))
-			v.size_kb = (uint64_t)json_object_get_int64(x);
-		if (json_object_object_get_ex(o, "creationTime", &x))
-			v.created = json_object_get_int64(x);
-		if (json_object_object_get_ex(o, "mappedSdcNames", &m) &&
-		    json_object_is_type(m, json_type_array)) {
-			for (size_t k = 0; k < json_object_array_length(m); k++) {
-				const char *n = json_object_get_string(json_object_array_get_idx(m, k));
+		if ((x = json_object_get(o, "sizeInKb")))
+			v.size_kb = (uint64_t)json_integer_value(x);
+		if ((x = json_object_get(o, "creationTime")))
+			v.created = json_integer_value(x);
+		if (json_is_array(m = json_object_get(o, "mappedSdcNames"))) {
+			for (size_t k = 0; k < json_array_size(m); k++) {
+				const char *n = json_string_value(json_array_get(m, k));
 				int s;
 				for (s = 0; s < gw->n_sdcs; s++)
 					if (n && strcmp(gw->sdcs[s].name, n) == 0)
@@ -306,6 +275,6 @@ int sio_state_from_json(struct sio_gw *gw, const char *json, struct vecs_err *er
 		gw->vols[gw->n_vols++] = v;
 	}
 out:
-	json_object_put(root);
+	json_decref(root);
 	return rc;
 }

@@ -5,7 +5,7 @@
 
 STORAGE_LIB_SRC := $(filter-out reference-impl/storage/scaleio_gateway.c,$(wildcard reference-impl/storage/*.c))
 STORAGE_LIB_OBJ := $(STORAGE_LIB_SRC:%.c=$(O)/%.o)
-LDLIBS_STORAGE  := -ljson-c -lmicrohttpd -lpthread
+LDLIBS_STORAGE  := -ljansson -lmicrohttpd -lpthread
 
 PROGRAMS += $(BIN)/vecs-scaleio-gw
 all: $(BIN)/vecs-scaleio-gw
@@ -17,8 +17,8 @@ $(BIN)/vecs-scaleio-gw: $(O)/reference-impl/storage/scaleio_gateway.o $(STORAGE_
 
 # The CUnit tests (reference-impl/tests/test_scaleio_*.c) link the gateway's model, API
 # and backend into vecs-ref-tests. reference.mk's recipe names its objects and libraries
-# through variables expanded when it runs, so appending here is enough; the
-# prerequisite list was fixed when reference.mk was read, hence the extra rule line.
+# through variables expanded when it runs, so appending here is enough (its libraries
+# already hold -ljansson); the prerequisite list was fixed when reference.mk was read,
+# hence the extra rule line.
 REF_TEST_OBJ    += $(STORAGE_LIB_OBJ)
-LDLIBS_REF_MGMT += -ljson-c
 $(BIN)/vecs-ref-tests: $(STORAGE_LIB_OBJ)

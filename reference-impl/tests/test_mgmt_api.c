@@ -407,7 +407,7 @@ static void test_v1_database_migrates(void)
 			0);
 	CU_ASSERT_EQUAL_FATAL(db_migrate(db, &err), 0);
 	CU_ASSERT_EQUAL(schema_current_version(db, &v, &err), 0);
-	CU_ASSERT_EQUAL(v, 2);
+	CU_ASSERT_EQUAL(v, SCHEMA_VERSION_LATEST);
 	CU_ASSERT_EQUAL(service_offering_get(db, 1, &so, &err), 0);
 	CU_ASSERT_STRING_EQUAL(so.name, "s");
 	CU_ASSERT_TRUE(so.encrypt_root);

@@ -8,8 +8,9 @@
 
 #include "mgmt/api_params.h"
 #include "mgmt/api_sign.h"
-#include "mgmt/json_out.h"
 #include "test_registry.h"
+#include "util/json_writer.h"
+#include "util/utf8.h"
 
 static struct api_params parse_ok(const char *q)
 {
@@ -181,20 +182,21 @@ static void test_expires_parsing(void)
 
 static void test_json_utf8(void)
 {
-	struct jbuf j;
+	struct json_writer j;
 	char *s;
 
-	jb_init(&j);
-	jb_obj_begin(&j);
-	jb_kv_str(&j, "name", "donn\xc3\xa9" "es \"q\" \\ \x01");
-	jb_kv_str(&j, "bad", "\xff\xc3");
-	jb_key(&j, "list");
-	jb_arr_begin(&j);
-	jb_int(&j, -1);
-	jb_bool(&j, true);
-	jb_arr_end(&j);
-	jb_obj_end(&j);
-	s = jb_take(&j, NULL);
+	jw_init_mem(&j, false);
+	jw_set_utf8(&j, true);
+	jw_obj_begin(&j);
+	jw_kv_str(&j, "name", "donn\xc3\xa9" "es \"q\" \\ \x01");
+	jw_kv_str(&j, "bad", "\xff\xc3");
+	jw_key(&j, "list");
+	jw_arr_begin(&j);
+	jw_int(&j, -1);
+	jw_bool(&j, true);
+	jw_arr_end(&j);
+	jw_obj_end(&j);
+	s = jw_take(&j, NULL);
 	CU_ASSERT_STRING_EQUAL(s, "{\"name\":\"donn\xc3\xa9" "es \\\"q\\\" \\\\ \\u0001\","
 				  "\"bad\":\"\\ufffd\\ufffd\",\"list\":[-1,true]}");
 	free(s);

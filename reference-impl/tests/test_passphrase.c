@@ -6,11 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "db/base64.h"
 #include "db/passphrase.h"
 #include "db/volume_dao.h"
 #include "test_helpers.h"
 #include "test_registry.h"
+#include "util/base64.h"
 
 #define RAW_PASSPHRASE_SQL "SELECT passphrase FROM passphrase WHERE id = ?"
 #define PASSPHRASE_ROWS_SQL "SELECT COUNT(*) FROM passphrase WHERE id = ?"

@@ -4,7 +4,7 @@
  * nothing, and the state file. The real backend (loop devices) is covered by
  * harness/tests/integration/t-scaleio.sh. */
 #include <CUnit/CUnit.h>
-#include <json-c/json.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,7 +75,7 @@ static time_t fake_now(void)
 
 static struct sio_gw gw;
 static char auth[256];    /* "Basic ..." with the current token */
-static json_object *last; /* parsed body of the last reply */
+static json_t *last;      /* parsed body of the last reply */
 static int last_status;
 
 static void b64(const char *in, char *out)
@@ -110,10 +110,10 @@ static int req_auth(const char *method, const char *path, const char *a, const c
 {
 	struct sio_reply r;
 
-	json_object_put(last);
+	json_decref(last);
 	sio_handle(&gw, method, path, a, body, body ? strlen(body) : 0, &r);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(r.body);
-	last = json_tokener_parse(r.body);
+	last = json_loads(r.body, JSON_DECODE_ANY, NULL);
 	CU_ASSERT_PTR_NOT_NULL(last); /* every reply is JSON */
 	free(r.body);
 	return last_status = r.status;
@@ -126,20 +126,16 @@ static int req(const char *method, const char *path, const char *body)
 
 static const char *field(const char *key)
 {
-	json_object *v;
-
-	if (!last || !json_object_object_get_ex(last, key, &v))
-		return NULL;
-	return json_object_get_string(v);
+	return json_string_value(json_object_get(last, key));
 }
 
 static int64_t ifield(const char *key)
 {
-	json_object *v;
+	json_t *v = json_object_get(last, key);
 
-	if (!last || !json_object_object_get_ex(last, key, &v))
+	if (!v)
 		return -1;
-	return json_object_get_int64(v);
+	return json_integer_value(v);
 }
 
 /* The reply is PowerFlex's error object with this status and code. */
@@ -167,8 +163,8 @@ static void setup(void)
 	CU_ASSERT_EQUAL(sio_gw_add_sdc(&gw, "h2", "127.0.1.2", "/tmp/h2", NULL), 0);
 	basic(auth, "admin", PASSWORD);
 	CU_ASSERT_EQUAL_FATAL(req("GET", "/api/login", NULL), 200);
-	CU_ASSERT_EQUAL(strlen(json_object_get_string(last)), 32);
-	basic(auth, "admin", json_object_get_string(last));
+	CU_ASSERT_EQUAL(strlen(json_string_value(last)), 32);
+	basic(auth, "admin", json_string_value(last));
 }
 
 static char *create(const char *name, const char *kb)
@@ -233,7 +229,7 @@ static void test_sessions(void)
 
 	setup();
 	CU_ASSERT_EQUAL(req("GET", "/api/version", NULL), 200);
-	CU_ASSERT_STRING_EQUAL(json_object_get_string(last), "3.6");
+	CU_ASSERT_STRING_EQUAL(json_string_value(last), "3.6");
 	basic(bad, "admin", "wrong");
 	CU_ASSERT_EQUAL(req_auth("GET", "/api/login", bad, NULL), 401);
 	assert_error(401, 0);
@@ -284,10 +280,10 @@ static void test_create_and_get(void)
 		 gw.pool_id);
 	CU_ASSERT_EQUAL(req("POST", "/api/types/Volume/instances", body), 200);
 	CU_ASSERT_EQUAL(req("GET", "/api/types/Volume/instances", NULL), 200);
-	CU_ASSERT_EQUAL(json_object_array_length(last), 3);
+	CU_ASSERT_EQUAL(json_array_size(last), 3);
 	CU_ASSERT_EQUAL(req("POST", "/api/types/Volume/instances/action/queryIdByKey",
 			    "{\"name\":\"vol-1\"}"), 200);
-	CU_ASSERT_STRING_EQUAL(json_object_get_string(last), id);
+	CU_ASSERT_STRING_EQUAL(json_string_value(last), id);
 	free(id);
 }
 
@@ -368,9 +364,9 @@ static void test_map_unmap_remove_resize(void)
 	snprintf(path, sizeof(path), "/api/instances/Volume::%s", id);
 	CU_ASSERT_EQUAL(req("GET", path, NULL), 200);
 	{
-		json_object *m;
-		CU_ASSERT_FATAL(json_object_object_get_ex(last, "mappedSdcInfo", &m));
-		CU_ASSERT_EQUAL(json_object_array_length(m), 2);
+		json_t *m = json_object_get(last, "mappedSdcInfo");
+		CU_ASSERT_FATAL(m != NULL);
+		CU_ASSERT_EQUAL(json_array_size(m), 2);
 	}
 	CU_ASSERT_EQUAL(action(id, "removeVolume", "{\"removeMode\":\"ONLY_ME\"}"), 500);
 	assert_error(500, SIO_E_VOLUME_MAPPED);
@@ -485,7 +481,7 @@ static void test_sdc_names(void)
 
 static void cleanup_all(void)
 {
-	json_object_put(last);
+	json_decref(last);
 	last = NULL;
 	sio_gw_free(&gw);
 }

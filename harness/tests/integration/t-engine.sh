@@ -59,10 +59,19 @@ test_dry_run_counts() {
 	[ "$total" -eq 76 ] || fail "shards cover $total cells"
 }
 
-test_run_without_dry_run_exits_2() {
-	expect_exit 2 "$VECS" run --storage nfs 2>err
-	grep -q 'the reference target is not available yet' err || fail "message: $(cat err)"
-	grep -q 'vecs run --dry-run' err || fail "message does not point at --dry-run"
+# Only the reference target exists; a run against another is a clear usage error.
+test_run_unknown_target_exits_2() {
+	echo "{}" >target.json
+	expect_exit 2 "$VECS" run --storage nfs --target cloudstack --target-config target.json 2>err
+	grep -q 'only --target reference is implemented' err || fail "message: $(cat err)"
+}
+
+# A run against a stack directory with no stack in it says so (exit 2), touching nothing.
+test_run_against_missing_stack() {
+	mkdir empty-stack
+	expect_exit 2 "$VECS" run --only 'download-volume/local/*' --stack-dir "$PWD/empty-stack" 2>err
+	grep -q 'is the stack up' err || fail "message: $(cat err)"
+	[ -z "$(ls -A empty-stack)" ] || fail "files appeared in the stack dir"
 }
 
 test_run_usage_errors() {

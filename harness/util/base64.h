@@ -1,8 +1,9 @@
 /* Standard base64 (RFC 4648 section 4, with padding), as java.util.Base64 writes it.
  * The decoder is strict: no whitespace, no missing or misplaced padding, no bits left
- * over, so a value that was altered in the database is refused rather than misread. */
-#ifndef VECS_REF_DB_BASE64_H
-#define VECS_REF_DB_BASE64_H
+ * over, so a value that was altered in the database (reference-impl/db) or a malformed
+ * Basic credential (the ScaleIO gateway) is refused rather than misread. */
+#ifndef VECS_UTIL_BASE64_H
+#define VECS_UTIL_BASE64_H
 
 #include <stddef.h>
 

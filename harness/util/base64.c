@@ -1,4 +1,4 @@
-#include "db/base64.h"
+#include "util/base64.h"
 
 #include <errno.h>
 

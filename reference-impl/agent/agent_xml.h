@@ -1,0 +1,54 @@
+/* The libvirt XML the agent writes, as CloudStack's 4.18 KVM agent writes it
+ * (CLOUDSTACK.md, "KVM agent"): ephemeral private secrets named by the volume path,
+ * and disks carrying <encryption format='luks'> inside <source>. Pure functions: the
+ * unit tests compare their output with exact expected XML. No passphrase ever passes
+ * through here: a secret's value is set with virSecretSetValue. */
+#ifndef VECS_REF_AGENT_XML_H
+#define VECS_REF_AGENT_XML_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "util/err.h"
+
+#define AGENT_VM_MAX_DISKS 8
+
+enum agent_disk_kind {
+	AGENT_DISK_FILE,  /* qcow2 file (local, smp) */
+	AGENT_DISK_BLOCK, /* block device (ScaleIO): host_device */
+};
+
+struct agent_disk_spec {
+	enum agent_disk_kind kind;
+	const char *source;      /* file path or block device path */
+	const char *format;      /* "qcow2" or "raw" */
+	const char *target;      /* "vda", "vdb", ... (virtio) */
+	const char *secret_uuid; /* NULL: not encrypted */
+};
+
+struct agent_vm_spec {
+	const char *name;
+	const char *domain_type; /* "kvm" or "qemu" (TCG) */
+	unsigned memory_mb;
+	unsigned vcpus;
+	const char *kernel;     /* optional direct kernel boot */
+	const char *initrd;     /* optional, with kernel */
+	const char *cmdline;    /* optional, with kernel */
+	const char *serial_log; /* optional: serial port into this file */
+	size_t ndisks;
+	struct agent_disk_spec disks[AGENT_VM_MAX_DISKS];
+};
+
+/* A malloc'ed document in *out. -EINVAL (with a message) for a spec that cannot be
+ * written: a missing name or source, an unknown format, a bad target name. */
+int agent_domain_xml(const struct agent_vm_spec *s, char **out, struct vecs_err *err);
+int agent_disk_xml(const struct agent_disk_spec *d, char **out, struct vecs_err *err);
+int agent_secret_xml(const char *uuid, const char *usage_path, char **out,
+		     struct vecs_err *err);
+
+/* The secret UUIDs named by <secret type='passphrase' uuid='...'/> in a domain XML
+ * (as libvirt returns it: either quote), at most max, into uuids[i] (37 bytes each).
+ * Returns the number found. */
+size_t agent_xml_secret_uuids(const char *xml, char (*uuids)[37], size_t max);
+
+#endif

@@ -1,0 +1,407 @@
+/* Volume commands of vecs-agent (COMMANDS.md): create, delete, resize, copy, snapshot,
+ * revert, and host_info. File pools (local, smp) hold LUKS qcow2 files made by
+ * qemu-img; ScaleIO volumes are raw LUKS1 on the mapped block device, formatted with
+ * libcryptsetup, their data written through QEMU's luks driver. */
+#include <errno.h>
+#include <fcntl.h>
+#include <libcryptsetup.h>
+#include <linux/fs.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "agent/agent.h"
+
+#define A(ctx) ((struct agent *)(ctx))
+
+static void qimg_of(const struct agent_vol *v, const struct agent_key *k, struct qimg_image *img)
+{
+	img->path = v->path;
+	img->format = v->format;
+	img->block = v->pool == POOL_SCALEIO;
+	img->key_file = v->encrypted ? k->path : NULL;
+}
+
+/* The volume's size: qcow2 virtual size, or the block device's size. */
+static int vol_size(struct agent *a, const struct agent_vol *v, uint64_t *size,
+		    struct vecs_err *err)
+{
+	if (v->pool == POOL_SCALEIO) {
+		int fd = open(v->path, O_RDONLY | O_CLOEXEC);
+		int r = fd < 0 ? -errno : 0;
+
+		if (r == 0 && ioctl(fd, BLKGETSIZE64, size) < 0)
+			r = -errno;
+		if (fd >= 0)
+			close(fd);
+		return r < 0 ? vecs_err_set(err, r, "cannot read the size of %s: %s", v->path,
+					    strerror(-r))
+			     : 0;
+	}
+	struct qimg_image img = { .path = v->path, .format = v->format };
+	struct qimg_cmd c;
+	char out[8192];
+	json_t *j;
+	int r = qimg_info(&c, &img, err);
+
+	if (r < 0)
+		return r;
+	r = agent_qimg_run(a, &c, out, sizeof(out), NULL, err);
+	qimg_cmd_free(&c);
+	if (r < 0)
+		return r;
+	j = json_loads(out, 0, NULL);
+	if (!json_is_integer(json_object_get(j, "virtual-size"))) {
+		json_decref(j);
+		return vecs_err_set(err, -EIO, "qemu-img info %s: no virtual-size", v->path);
+	}
+	*size = (uint64_t)json_integer_value(json_object_get(j, "virtual-size"));
+	json_decref(j);
+	return 0;
+}
+
+static json_t *vol_result(const struct agent_vol *v, uint64_t size, unsigned retries)
+{
+	return json_pack("{s:s, s:I, s:s, s:o, s:I}", "path", v->path_arg, "size", (json_int_t)size,
+			 "format", v->format, "encrypt_format",
+			 v->encrypted ? json_string("luks") : json_pack("n"), "kdf_retries",
+			 (json_int_t)retries);
+}
+
+int h_host_info(void *ctx, json_t *args, const struct chan_secrets *s, json_t **result,
+		struct vecs_err *err)
+{
+	struct agent *a = A(ctx);
+
+	*result = json_pack("{s:b, s:s, s:s, s:s, s:s, s:s, s:s, s:I}", "encryptionsupported",
+			    a->encryption, "qemu_img_version", a->qemu_img_version,
+			    "cryptsetup_version", a->cryptsetup_version, "libvirt_uri", a->uri,
+			    "tcp_uri", a->tcp_uri, "domain_type", a->domain_type, "kdf",
+			    a->kdf_fast ? "fast" : "production", "kdf_retries",
+			    (json_int_t)atomic_load(&a->kdf_retries));
+	return *result ? 0 : vecs_err_set(err, -ENOMEM, "out of memory");
+}
+
+/* Write a volume into place: a new qcow2 file (empty or from src), or a LUKS header
+ * and optionally src's data on a ScaleIO device. On failure nothing is left: the file
+ * is removed, the device's header wiped. */
+static int make_volume(struct agent *a, struct agent_vol *v, const struct qimg_image *src,
+		       unsigned *retries, struct vecs_err *err)
+{
+	struct agent_key k = { 0 };
+	struct qimg_image dst;
+	struct qimg_cmd c;
+	struct stat st;
+	int r = 0;
+
+	if (v->encrypted && (r = agent_key_write(a, v->pass, &k, err)) < 0)
+		return r;
+	qimg_of(v, &k, &dst);
+	if (v->pool == POOL_SCALEIO) {
+		if (v->encrypted)
+			r = agent_luks_format(a, v->path, v->pass, err);
+		if (r == 0 && src && (r = qimg_convert(&c, src, &dst, true, err)) == 0) {
+			r = agent_qimg_run(a, &c, NULL, 0, retries, err);
+			qimg_cmd_free(&c);
+		}
+		if (r < 0 && v->encrypted)
+			agent_luks_wipe_header(v->path, NULL);
+		goto out;
+	}
+	if (lstat(v->path, &st) == 0) {
+		r = vecs_err_set(err, -EEXIST, "volume %s: %s already exists", v->name, v->path);
+		goto out;
+	}
+	if (src)
+		r = qimg_convert(&c, src, &dst, false, err);
+	else
+		r = qimg_create(&c, &dst, v->size, err);
+	if (r == 0) {
+		r = agent_qimg_run(a, &c, NULL, 0, retries, err);
+		qimg_cmd_free(&c);
+	}
+	if (r == 0 && src && v->size) {
+		/* a volume bigger than its template: grow it, as CloudStack does */
+		uint64_t cur = 0;
+		r = vol_size(a, v, &cur, err);
+		if (r == 0 && cur < v->size && (r = qimg_resize(&c, &dst, v->size, err)) == 0) {
+			r = agent_qimg_run(a, &c, NULL, 0, retries, err);
+			qimg_cmd_free(&c);
+		}
+	}
+	if (r < 0)
+		unlink(v->path);
+out:
+	agent_key_remove(a, &k);
+	return r;
+}
+
+int h_create_volume(void *ctx, json_t *args, const struct chan_secrets *s, json_t **result,
+		    struct vecs_err *err)
+{
+	struct agent *a = A(ctx);
+	json_t *tpl = json_object_get(args, "template");
+	struct qimg_image src = { 0 };
+	struct agent_vol v;
+	unsigned retries = 0;
+	uint64_t size = 0;
+	int r;
+
+	if ((r = agent_vol_parse(a, json_object_get(args, "volume"), s, "volume.passphrase", true,
+				 &v, err)) < 0)
+		return r;
+	if (tpl) {
+		src.path = json_string_value(json_object_get(tpl, "path"));
+		src.format = json_string_value(json_object_get(tpl, "format"));
+		if (!src.format)
+			src.format = "raw";
+		if (!src.path || src.path[0] != '/')
+			return vecs_err_set(err, -EINVAL, "volume %s: template path must be absolute",
+					    v.name);
+		if (access(src.path, R_OK) < 0)
+			return vecs_err_set(err, -ENOENT, "volume %s: template %s is not readable",
+					    v.name, src.path);
+	} else if (!v.size && v.pool != POOL_SCALEIO) {
+		return vecs_err_set(err, -EINVAL, "volume %s: size is required", v.name);
+	}
+	if ((r = make_volume(a, &v, tpl ? &src : NULL, &retries, err)) < 0)
+		return r;
+	if ((r = vol_size(a, &v, &size, err)) < 0)
+		return r;
+	agent_log(a, "create_volume %s on %s: %s (%s)", v.name,
+		  v.pool == POOL_SCALEIO ? "scaleio" : "file pool", v.path,
+		  v.encrypted ? "luks" : "plain");
+	*result = vol_result(&v, size, retries);
+	return 0;
+}
+
+int h_delete_volume(void *ctx, json_t *args, const struct chan_secrets *s, json_t **result,
+		    struct vecs_err *err)
+{
+	struct agent *a = A(ctx);
+	struct agent_vol v;
+	int r;
+
+	if ((r = agent_vol_parse(a, json_object_get(args, "volume"), s, "volume.passphrase", false,
+				 &v, err)) < 0)
+		return r;
+	if (v.pool == POOL_SCALEIO) {
+		/* the gateway removes the volume (control plane); the agent wipes the key
+		 * material first if the volume is still mapped here */
+		struct agent_vol dv;
+		if (agent_vol_parse(a, json_object_get(args, "volume"), s, "volume.passphrase",
+				    true, &dv, NULL) == 0 &&
+		    dv.encrypted && (r = agent_luks_wipe_header(dv.path, err)) < 0)
+			return r;
+	} else if (unlink(v.path) < 0 && errno != ENOENT) {
+		return vecs_err_set(err, -errno, "cannot delete volume %s (%s): %s", v.name, v.path,
+				    strerror(errno));
+	}
+	agent_log(a, "delete_volume %s", v.name);
+	return 0;
+}
+
+int h_resize_volume(void *ctx, json_t *args, const struct chan_secrets *s, json_t **result,
+		    struct vecs_err *err)
+{
+	struct agent *a = A(ctx);
+	json_t *ns = json_object_get(args, "new_size");
+	const char *vm = json_string_value(json_object_get(args, "vm"));
+	struct agent_key k = { 0 };
+	struct qimg_image img;
+	struct agent_vol v;
+	unsigned retries = 0;
+	uint64_t size = 0, want;
+	struct qimg_cmd c;
+	int r;
+
+	if ((r = agent_vol_parse(a, json_object_get(args, "volume"), s, "volume.passphrase", true,
+				 &v, err)) < 0)
+		return r;
+	if (!json_is_integer(ns) || json_integer_value(ns) <= 0)
+		return vecs_err_set(err, -EINVAL, "volume %s: new_size must be a byte count", v.name);
+	want = (uint64_t)json_integer_value(ns);
+	if ((r = vol_size(a, &v, &size, err)) < 0)
+		return r;
+	if (want < size)
+		return vecs_err_set(err, -EINVAL, "volume %s: shrinking from %llu to %llu bytes is refused",
+				    v.name, (unsigned long long)size, (unsigned long long)want);
+	if (vm) {
+		/* online: QEMU grows the image through its own LUKS layer */
+		virConnectPtr conn = agent_conn(a, err);
+		virDomainPtr dom;
+
+		if (!conn)
+			return -ECONNREFUSED;
+		dom = virDomainLookupByName(conn, vm);
+		r = dom ? virDomainBlockResize(dom, v.path, want, VIR_DOMAIN_BLOCK_RESIZE_BYTES) : -1;
+		if (r < 0)
+			vecs_err_set(err, -EIO, "cannot resize volume %s of VM %s online: %s", v.name,
+				     vm, agent_virt_error());
+		if (dom)
+			virDomainFree(dom);
+		virConnectClose(conn);
+		if (r < 0)
+			return -EIO;
+	} else if (v.pool != POOL_SCALEIO) {
+		if (v.encrypted && (r = agent_key_write(a, v.pass, &k, err)) < 0)
+			return r;
+		qimg_of(&v, &k, &img);
+		if ((r = qimg_resize(&c, &img, want, err)) == 0) {
+			r = agent_qimg_run(a, &c, NULL, 0, &retries, err);
+			qimg_cmd_free(&c);
+		}
+		agent_key_remove(a, &k);
+		if (r < 0)
+			return r;
+	}
+	/* ScaleIO offline: the gateway grew the device; LUKS1 has no size field, the
+	 * payload runs to the end of the device */
+	if ((r = vol_size(a, &v, &size, err)) < 0)
+		return r;
+	agent_log(a, "resize_volume %s: %llu bytes%s", v.name, (unsigned long long)size,
+		  vm ? " (online)" : "");
+	*result = json_pack("{s:I, s:I}", "size", (json_int_t)size, "kdf_retries",
+			    (json_int_t)retries);
+	return 0;
+}
+
+/* Copy src's data into dst (made here). Both keys are written even when the
+ * passphrases are equal: the header of dst is new either way. */
+static int copy_into(struct agent *a, struct agent_vol *src, struct agent_vol *dst,
+		     unsigned *retries, struct vecs_err *err)
+{
+	struct agent_key k = { 0 };
+	struct qimg_image img;
+	int r = 0;
+
+	if (src->encrypted && (r = agent_key_write(a, src->pass, &k, err)) < 0)
+		return r;
+	qimg_of(src, &k, &img);
+	r = make_volume(a, dst, &img, retries, err);
+	agent_key_remove(a, &k);
+	return r;
+}
+
+int h_copy_volume(void *ctx, json_t *args, const struct chan_secrets *s, json_t **result,
+		  struct vecs_err *err)
+{
+	struct agent *a = A(ctx);
+	struct agent_vol src, dst;
+	unsigned retries = 0;
+	uint64_t size = 0;
+	int r;
+
+	if ((r = agent_vol_parse(a, json_object_get(args, "src"), s, "src.passphrase", true, &src,
+				 err)) < 0 ||
+	    (r = agent_vol_parse(a, json_object_get(args, "dst"), s, "dst.passphrase", true, &dst,
+				 err)) < 0)
+		return r;
+	if (!strcmp(src.path, dst.path))
+		return vecs_err_set(err, -EINVAL, "copy_volume: %s is both source and destination",
+				    src.path);
+	if (!dst.size)
+		vol_size(a, &src, &dst.size, NULL);
+	if ((r = copy_into(a, &src, &dst, &retries, err)) < 0)
+		return r;
+	if ((r = vol_size(a, &dst, &size, err)) < 0)
+		return r;
+	agent_log(a, "copy_volume %s -> %s", src.name, dst.name);
+	*result = vol_result(&dst, size, retries);
+	return 0;
+}
+
+/* A snapshot on secondary storage: a qcow2 file at an absolute path, LUKS with the
+ * volume's passphrase when the volume is encrypted. */
+static int snapshot_vol(struct agent *a, json_t *args, const struct agent_vol *v,
+			struct agent_vol *sv, struct vecs_err *err)
+{
+	const char *p = json_string_value(json_object_get(json_object_get(args, "snapshot"), "path"));
+
+	if (!p || p[0] != '/' || strlen(p) >= sizeof(sv->path))
+		return vecs_err_set(err, -EINVAL, "volume %s: snapshot path must be absolute",
+				    v->name);
+	*sv = *v;
+	sv->pool = POOL_SMP;
+	sv->format = "qcow2";
+	sv->name = p;
+	sv->path_arg = p;
+	snprintf(sv->path, sizeof(sv->path), "%s", p);
+	return 0;
+}
+
+int h_snapshot_volume(void *ctx, json_t *args, const struct chan_secrets *s, json_t **result,
+		      struct vecs_err *err)
+{
+	struct agent *a = A(ctx);
+	struct agent_vol v, sv;
+	unsigned retries = 0;
+	uint64_t size = 0;
+	int r;
+
+	if ((r = agent_vol_parse(a, json_object_get(args, "volume"), s, "volume.passphrase", true,
+				 &v, err)) < 0 ||
+	    (r = snapshot_vol(a, args, &v, &sv, err)) < 0)
+		return r;
+	sv.size = 0;
+	if ((r = copy_into(a, &v, &sv, &retries, err)) < 0)
+		return r;
+	if ((r = vol_size(a, &sv, &size, err)) < 0)
+		return r;
+	agent_log(a, "snapshot_volume %s -> %s", v.name, sv.path);
+	*result = vol_result(&sv, size, retries);
+	return 0;
+}
+
+int h_revert_snapshot(void *ctx, json_t *args, const struct chan_secrets *s, json_t **result,
+		      struct vecs_err *err)
+{
+	struct agent *a = A(ctx);
+	struct agent_vol v, sv, tmp;
+	unsigned retries = 0;
+	int r;
+
+	if ((r = agent_vol_parse(a, json_object_get(args, "volume"), s, "volume.passphrase", true,
+				 &v, err)) < 0 ||
+	    (r = snapshot_vol(a, args, &v, &sv, err)) < 0)
+		return r;
+	if (access(sv.path, R_OK) < 0)
+		return vecs_err_set(err, -ENOENT, "snapshot %s of volume %s is not readable", sv.path,
+				    v.name);
+	if (v.pool == POOL_SCALEIO) {
+		/* through the device's own LUKS layer: never ciphertext onto plaintext */
+		struct agent_key k = { 0 };
+		struct qimg_image src, dst;
+		struct qimg_cmd c;
+
+		if (v.encrypted && (r = agent_key_write(a, v.pass, &k, err)) < 0)
+			return r;
+		qimg_of(&sv, &k, &src);
+		qimg_of(&v, &k, &dst);
+		if ((r = qimg_convert(&c, &src, &dst, true, err)) == 0) {
+			r = agent_qimg_run(a, &c, NULL, 0, &retries, err);
+			qimg_cmd_free(&c);
+		}
+		agent_key_remove(a, &k);
+	} else {
+		/* a new file beside the volume, renamed over it once complete */
+		tmp = v;
+		if (snprintf(tmp.path, sizeof(tmp.path), "%s.revert", v.path) >= (int)sizeof(tmp.path))
+			return vecs_err_set(err, -ENAMETOOLONG, "volume %s: path too long", v.name);
+		unlink(tmp.path);
+		tmp.size = 0;
+		r = copy_into(a, &sv, &tmp, &retries, err);
+		if (r == 0 && rename(tmp.path, v.path) < 0) {
+			r = vecs_err_set(err, -errno, "cannot replace volume %s: %s", v.name,
+					 strerror(errno));
+			unlink(tmp.path);
+		}
+	}
+	if (r < 0)
+		return r;
+	agent_log(a, "revert_snapshot %s <- %s", v.name, sv.path);
+	*result = json_pack("{s:I}", "kdf_retries", (json_int_t)retries);
+	return 0;
+}

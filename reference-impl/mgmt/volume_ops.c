@@ -1,0 +1,604 @@
+#include "mgmt/volume_ops.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db/passphrase.h"
+
+struct host_by_id {
+	int64_t id;
+	int found;
+	struct host_record *out;
+};
+
+static int host_by_id_cb(void *ctx, const struct host_record *h)
+{
+	struct host_by_id *k = ctx;
+
+	if (h->id == k->id) {
+		*k->out = *h;
+		k->found = 1;
+	}
+	return 0;
+}
+
+int volume_ops_host(struct db *db, int64_t host_id, struct host_record *out,
+		    struct vecs_err *err)
+{
+	struct host_filter f = { 0 };
+	struct host_by_id k = { .id = host_id, .out = out };
+	int r = host_list(db, &f, host_by_id_cb, &k, err);
+
+	if (r < 0)
+		return r;
+	return k.found ? 0 : vecs_err_set(err, -ENOENT, "host %lld does not exist", (long long)host_id);
+}
+
+struct so_find {
+	int found;
+	struct service_offering_record *out;
+};
+
+static int so_cb(void *ctx, const struct service_offering_record *o)
+{
+	struct so_find *k = ctx;
+
+	*k->out = *o;
+	k->found = 1;
+	return 0;
+}
+
+int volume_ops_service_offering(struct db *db, const char *uuid,
+				struct service_offering_record *out, struct vecs_err *err)
+{
+	struct service_offering_filter f = { .uuid = uuid, .encrypt_root = -1 };
+	struct so_find k = { .out = out };
+	int r = service_offering_list(db, &f, so_cb, &k, err);
+
+	if (r < 0)
+		return r;
+	return k.found ? 0 : vecs_err_set(err, -ENOENT, "service offering %s does not exist", uuid);
+}
+
+struct t_find {
+	int found;
+	struct template_record *out;
+};
+
+static int t_cb(void *ctx, const struct template_record *t)
+{
+	struct t_find *k = ctx;
+
+	*k->out = *t;
+	k->found = 1;
+	return 0;
+}
+
+int volume_ops_template(struct db *db, const char *uuid, struct template_record *out,
+			struct vecs_err *err)
+{
+	struct t_find k = { .out = out };
+	int r = template_list(db, uuid, NULL, t_cb, &k, err);
+
+	if (r < 0)
+		return r;
+	return k.found ? 0 : vecs_err_set(err, -ENOENT, "template %s does not exist", uuid);
+}
+
+struct pool_by_uuid {
+	int found;
+	struct pool_record *out;
+};
+
+static int pool_cb(void *ctx, const struct pool_record *p)
+{
+	struct pool_by_uuid *k = ctx;
+
+	*k->out = *p;
+	k->found = 1;
+	return 0;
+}
+
+int volume_ops_pool_by_uuid(struct db *db, const char *uuid, struct pool_record *out,
+			    struct vecs_err *err)
+{
+	struct pool_filter f = { .uuid = uuid };
+	struct pool_by_uuid k = { .out = out };
+	int r = pool_list(db, &f, pool_cb, &k, err);
+
+	if (r < 0)
+		return r;
+	return k.found ? 0 : vecs_err_set(err, -ENOENT, "storage pool %s does not exist", uuid);
+}
+
+/* errortext from err for failures before or around the agent call */
+static int failed(int r, int *errcode, char *errortext, size_t errlen, const char *what,
+		  const struct volume_record *v, const struct vecs_err *err)
+{
+	*errcode = API_ERR_INTERNAL;
+	if (r == -ENODEV)
+		snprintf(errortext, errlen, NO_ENCRYPTION_ENDPOINT_TEXT);
+	else if (!errortext[0])
+		snprintf(errortext, errlen, "Failed to %s volume %s: %s", what, v->name, err->msg);
+	return r;
+}
+
+struct endpoint {
+	struct pool_record pool;
+	struct host_record host;
+};
+
+static int endpoint_of(struct mgmt *m, struct db *db, const struct volume_record *v,
+		       struct endpoint *e, struct vecs_err *err)
+{
+	int r = pool_get(db, v->pool_id, &e->pool, err);
+
+	if (r == 0)
+		r = alloc_endpoint(m, db, v, &e->pool, &e->host, err);
+	return r;
+}
+
+int volume_ops_create(struct mgmt *m, struct db *db, struct volume_record *v, int64_t host_id,
+		      const struct template_record *t, const char *snapshot_uuid, int *errcode,
+		      char *errortext, size_t errlen)
+{
+	struct disk_offering_record off;
+	struct endpoint *e = calloc(1, sizeof(*e));
+	struct snapshot_record s;
+	struct vecs_err err = { 0 };
+	json_t *args = NULL, *vol, *res = NULL;
+	int64_t pid;
+	int r;
+
+	if (!e)
+		return -ENOMEM;
+	if (strcmp(v->state, "Allocated")) {
+		free(e);
+		return 0;
+	}
+	r = disk_offering_get(db, v->disk_offering_id, &off, &err);
+	if (r == 0)
+		r = alloc_pool(db, v->zone_id, &off, off.encrypt, host_id, 0, &e->pool, &err);
+	if (r == 0)
+		r = host_id ? volume_ops_host(db, host_id, &e->host, &err)
+			    : alloc_host(m, db, v->zone_id, off.encrypt,
+					 !strcmp(e->pool.scope, "HOST") ? e->pool.host_id : 0, 0,
+					 &e->host, &err);
+	if (r == 0 && off.encrypt && !host_supports_encryption(&e->host))
+		r = -ENODEV;
+	/* First use: the passphrase exists before the agent formats the volume. */
+	if (r == 0 && off.encrypt)
+		r = passphrase_create_for_volume(db, &m->enc, v->id, &pid, &err);
+	if (r == 0)
+		r = volume_get(db, v->id, v, &err);
+	if (r < 0)
+		goto fail;
+	vol = volume_to(m, db, v, &e->pool, &err);
+	if (!vol) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	args = json_pack("{s:o}", "volume", vol);
+	if (t)
+		json_object_set_new(args, "template",
+				    json_pack("{s:s, s:s, s:I}", "path", t->path, "format",
+					      t->format[0] == 'R' ? "raw" : "qcow2", "size",
+					      (json_int_t)t->size));
+	if (snapshot_uuid && snapshot_get_by_uuid(db, snapshot_uuid, &s, &err) == 0)
+		json_object_set_new(args, "template",
+				    json_pack("{s:s, s:s}", "path", s.path, "format", "qcow2"));
+	r = cloud_agent_call(m, &e->host, "create_volume", args, AGENT_TIMEOUT_COPY_MS, &res,
+			     errortext, errlen);
+	json_decref(args);
+	if (r < 0) {
+		*errcode = API_ERR_INTERNAL;
+		free(e);
+		return r;
+	}
+	{
+		json_t *p = json_object_get(res, "path"), *sz = json_object_get(res, "size"),
+		       *ef = json_object_get(res, "encrypt_format");
+		const char *fmt = json_string_value(json_object_get(res, "format"));
+
+		r = volume_set_placement(db, v->id, e->pool.id,
+					 json_is_string(p) ? json_string_value(p) : v->uuid,
+					 fmt && !strcmp(fmt, "raw") ? "RAW" : "QCOW2",
+					 json_is_integer(sz) ? (uint64_t)json_integer_value(sz) : v->size,
+					 "Ready", &err);
+		if (r == 0 && json_is_string(ef))
+			r = volume_set_encrypt_format(db, v->id, json_string_value(ef), &err);
+	}
+	json_decref(res);
+	if (r == 0)
+		r = volume_get(db, v->id, v, &err);
+	if (r < 0)
+		goto fail;
+	free(e);
+	return 0;
+fail:
+	failed(r, errcode, errortext, errlen, "create", v, &err);
+	free(e);
+	return r;
+}
+
+int volume_ops_create_on_primary(struct mgmt *m, struct db *db, struct volume_record *v,
+				 int64_t host_id, const char *snapshot_uuid, int *errcode,
+				 char *errortext, size_t errlen)
+{
+	return volume_ops_create(m, db, v, host_id, NULL, snapshot_uuid, errcode, errortext,
+				 errlen);
+}
+
+/* Next free device id of vm: data disks from 1, 3 left for the CD-ROM as upstream. */
+struct dev_scan {
+	unsigned used;
+};
+
+static int dev_cb(void *ctx, const struct volume_record *v)
+{
+	struct dev_scan *d = ctx;
+
+	if (v->has_device_id && v->device_id < 32)
+		d->used |= 1u << v->device_id;
+	return 0;
+}
+
+int volume_ops_attach(struct mgmt *m, struct db *db, struct volume_record *v,
+		      const struct vm_record *vm, int64_t device_id, int *errcode,
+		      char *errortext, size_t errlen)
+{
+	struct volume_filter f = { .instance_id = vm->id, .encrypted = -1 };
+	struct dev_scan d = { 1u << 3 };
+	struct endpoint *e = calloc(1, sizeof(*e));
+	struct volume_record root;
+	struct vecs_err err = { 0 };
+	json_t *args, *vol, *res = NULL;
+	int r;
+
+	if (!e)
+		return -ENOMEM;
+	r = volume_list(db, &f, dev_cb, &d, &err);
+	if (r == 0 && !device_id)
+		for (device_id = 1; device_id < 16 && (d.used & (1u << device_id)); device_id++)
+			;
+	/* Created on primary storage now, next to the VM (its host for local storage). */
+	if (r == 0 && !strcmp(v->state, "Allocated")) {
+		int64_t host = vm->host_id;
+		struct volume_filter rf = { .instance_id = vm->id, .type = "ROOT", .encrypted = -1 };
+
+		(void)rf;
+		(void)root;
+		r = volume_ops_create(m, db, v, host, NULL, NULL, errcode, errortext, errlen);
+		if (r < 0) {
+			free(e);
+			return r;
+		}
+	}
+	if (r == 0 && !strcmp(vm->state, "Running")) {
+		r = volume_ops_host(db, vm->host_id, &e->host, &err);
+		if (r == 0 && volume_is_encrypted(db, v) && !host_supports_encryption(&e->host)) {
+			*errcode = API_ERR_INTERNAL;
+			snprintf(errortext, errlen,
+				 "Failed to attach volume %s to VM %s because target host %s doesn't "
+				 "support volume encryption",
+				 v->name, vm->name, e->host.name);
+			free(e);
+			return -ENODEV;
+		}
+		if (r == 0)
+			r = pool_get(db, v->pool_id, &e->pool, &err);
+		if (r == 0) {
+			vol = volume_to(m, db, v, &e->pool, &err);
+			args = json_pack("{s:s, s:o, s:I}", "name", vm->instance_name, "volume", vol,
+					 "device", (json_int_t)device_id);
+			r = cloud_agent_call(m, &e->host, "attach_volume", args, AGENT_TIMEOUT_MS,
+					     &res, errortext, errlen);
+			json_decref(args);
+			json_decref(res);
+			if (r < 0) {
+				*errcode = API_ERR_INTERNAL;
+				free(e);
+				return r;
+			}
+		}
+	}
+	if (r == 0)
+		r = volume_set_instance(db, v->id, vm->id, device_id, &err);
+	free(e);
+	if (r < 0)
+		return failed(r, errcode, errortext, errlen, "attach", v, &err);
+	return 0;
+}
+
+int volume_ops_detach(struct mgmt *m, struct db *db, struct volume_record *v, int *errcode,
+		      char *errortext, size_t errlen)
+{
+	struct endpoint *e = calloc(1, sizeof(*e));
+	struct vm_record vm;
+	struct vecs_err err = { 0 };
+	json_t *args, *res = NULL;
+	int r;
+
+	if (!e)
+		return -ENOMEM;
+	r = vm_get(db, v->instance_id, &vm, &err);
+	if (r == 0 && !strcmp(vm.state, "Running")) {
+		r = volume_ops_host(db, vm.host_id, &e->host, &err);
+		if (r == 0)
+			r = pool_get(db, v->pool_id, &e->pool, &err);
+		if (r == 0) {
+			/* the volume object carries no passphrase need: the secret is undefined */
+			args = json_pack("{s:s, s:o, s:I}", "name", vm.instance_name, "volume",
+					 volume_to(m, db, v, &e->pool, &err), "device",
+					 (json_int_t)v->device_id);
+			r = cloud_agent_call(m, &e->host, "detach_volume", args, AGENT_TIMEOUT_MS,
+					     &res, errortext, errlen);
+			json_decref(args);
+			json_decref(res);
+			if (r < 0) {
+				*errcode = API_ERR_INTERNAL;
+				free(e);
+				return r;
+			}
+		}
+	}
+	if (r == 0)
+		r = volume_set_instance(db, v->id, 0, 0, &err);
+	free(e);
+	return r < 0 ? failed(r, errcode, errortext, errlen, "detach", v, &err) : 0;
+}
+
+int volume_ops_resize(struct mgmt *m, struct db *db, struct volume_record *v, uint64_t size,
+		      int64_t offering_id, int *errcode, char *errortext, size_t errlen)
+{
+	struct endpoint *e = calloc(1, sizeof(*e));
+	struct vm_record vm;
+	struct vecs_err err = { 0 };
+	json_t *args, *res = NULL, *sz;
+	int r = 0;
+
+	if (!e)
+		return -ENOMEM;
+	if (strcmp(v->state, "Allocated")) {
+		r = endpoint_of(m, db, v, e, &err);
+		if (r < 0)
+			goto out;
+		args = json_pack("{s:o, s:I}", "volume", volume_to(m, db, v, &e->pool, &err),
+				 "new_size", (json_int_t)size);
+		if (v->instance_id && vm_get(db, v->instance_id, &vm, &err) == 0 &&
+		    !strcmp(vm.state, "Running"))
+			json_object_set_new(args, "vm", json_string(vm.instance_name));
+		r = cloud_agent_call(m, &e->host, "resize_volume", args, AGENT_TIMEOUT_MS, &res,
+				     errortext, errlen);
+		json_decref(args);
+		if (r < 0) {
+			*errcode = API_ERR_INTERNAL;
+			free(e);
+			return r;
+		}
+		sz = json_object_get(res, "size");
+		if (json_is_integer(sz))
+			size = (uint64_t)json_integer_value(sz);
+		json_decref(res);
+	}
+	r = volume_set_size(db, v->id, size, &err);
+	if (r == 0 && offering_id)
+		r = volume_set_disk_offering(db, v->id, offering_id, &err);
+out:
+	free(e);
+	return r < 0 ? failed(r, errcode, errortext, errlen, "resize", v, &err) : 0;
+}
+
+int volume_ops_destroy(struct mgmt *m, struct db *db, struct volume_record *v, int *errcode,
+		       char *errortext, size_t errlen)
+{
+	struct endpoint *e = calloc(1, sizeof(*e));
+	struct vecs_err err = { 0 };
+	json_t *args, *res = NULL;
+	int r = 0;
+
+	if (!e)
+		return -ENOMEM;
+	if (v->pool_id && strcmp(v->state, "Allocated")) {
+		r = endpoint_of(m, db, v, e, &err);
+		if (r < 0)
+			goto out;
+		args = json_pack("{s:o}", "volume", volume_to(m, db, v, &e->pool, &err));
+		r = cloud_agent_call(m, &e->host, "delete_volume", args, AGENT_TIMEOUT_MS, &res,
+				     errortext, errlen);
+		json_decref(args);
+		json_decref(res);
+		if (r < 0) {
+			*errcode = API_ERR_INTERNAL;
+			free(e);
+			return r;
+		}
+	}
+	r = volume_remove(db, v->id, &err);
+out:
+	free(e);
+	return r < 0 ? failed(r, errcode, errortext, errlen, "delete", v, &err) : 0;
+}
+
+int volume_ops_snapshot(struct mgmt *m, struct db *db, struct snapshot_record *s, int *errcode,
+			char *errortext, size_t errlen)
+{
+	struct endpoint *e = calloc(1, sizeof(*e));
+	struct volume_record v;
+	struct vecs_err err = { 0 };
+	char path[256];
+	json_t *args, *res = NULL;
+	int r;
+
+	if (!e)
+		return -ENOMEM;
+	r = volume_get(db, s->volume_id, &v, &err);
+	if (r == 0)
+		r = endpoint_of(m, db, &v, e, &err);
+	if (r < 0) {
+		snapshot_set_result(db, s->id, "Error", NULL, 0, &err);
+		free(e);
+		return failed(r, errcode, errortext, errlen, "snapshot", &v, &err);
+	}
+	/* relative to the agent's secondary storage root */
+	snprintf(path, sizeof(path), "snapshots/%s/%s.qcow2", v.uuid, s->uuid);
+	args = json_pack("{s:o, s:{s:s, s:s}}", "volume", volume_to(m, db, &v, &e->pool, &err),
+			 "snapshot", "uuid", s->uuid, "path", path);
+	r = cloud_agent_call(m, &e->host, "snapshot_volume", args, AGENT_TIMEOUT_COPY_MS, &res,
+			     errortext, errlen);
+	json_decref(args);
+	if (r < 0) {
+		*errcode = API_ERR_INTERNAL;
+		snapshot_set_result(db, s->id, "Error", NULL, 0, &err);
+		free(e);
+		return r;
+	}
+	{
+		const char *p = json_string_value(json_object_get(res, "path"));
+		json_t *sz = json_object_get(res, "size");
+
+		r = snapshot_set_result(db, s->id, "BackedUp", p ? p : path,
+					json_is_integer(sz) ? (uint64_t)json_integer_value(sz) : v.size,
+					&err);
+	}
+	json_decref(res);
+	free(e);
+	return r < 0 ? failed(r, errcode, errortext, errlen, "snapshot", &v, &err) : 0;
+}
+
+int volume_ops_revert(struct mgmt *m, struct db *db, struct snapshot_record *s, int *errcode,
+		      char *errortext, size_t errlen)
+{
+	struct endpoint *e = calloc(1, sizeof(*e));
+	struct volume_record v;
+	struct vecs_err err = { 0 };
+	json_t *args, *res = NULL;
+	int r;
+
+	if (!e)
+		return -ENOMEM;
+	r = volume_get(db, s->volume_id, &v, &err);
+	if (r == 0)
+		r = endpoint_of(m, db, &v, e, &err);
+	if (r < 0) {
+		free(e);
+		return failed(r, errcode, errortext, errlen, "revert", &v, &err);
+	}
+	args = json_pack("{s:o, s:{s:s, s:s}}", "volume", volume_to(m, db, &v, &e->pool, &err),
+			 "snapshot", "uuid", s->uuid, "path", s->path);
+	r = cloud_agent_call(m, &e->host, "revert_snapshot", args, AGENT_TIMEOUT_COPY_MS, &res,
+			     errortext, errlen);
+	json_decref(args);
+	json_decref(res);
+	if (r < 0)
+		*errcode = API_ERR_INTERNAL;
+	free(e);
+	return r;
+}
+
+int volume_ops_migrate(struct mgmt *m, struct db *db, struct volume_record *v, int64_t pool_id,
+		       int *errcode, char *errortext, size_t errlen)
+{
+	struct endpoint *e = calloc(1, sizeof(*e));
+	struct pool_record *dp = malloc(sizeof(*dp));
+	struct volume_record d;
+	struct vm_record vm;
+	struct vecs_err err = { 0 };
+	char orig[41], tmp[37];
+	json_t *args, *res = NULL;
+	int r;
+
+	if (!e || !dp) {
+		free(e);
+		free(dp);
+		return -ENOMEM;
+	}
+	r = endpoint_of(m, db, v, e, &err);
+	if (r == 0)
+		r = pool_get(db, pool_id, dp, &err);
+	if (r < 0)
+		goto fail;
+	/* the destination row: same everything, no passphrase yet */
+	d = *v;
+	d.id = 0;
+	d.uuid[0] = '\0';
+	d.passphrase_id = 0;
+	d.encrypt_format[0] = '\0';
+	d.pool_id = dp->id;
+	d.instance_id = 0;
+	d.has_device_id = 0;
+	snprintf(d.state, sizeof(d.state), "Migrating");
+	if ((r = volume_insert(db, &d, &err)) < 0 ||
+	    (r = passphrase_copy_reference(db, v->id, d.id, &err)) < 0 ||
+	    (r = volume_get(db, d.id, &d, &err)) < 0)
+		goto fail;
+	args = json_pack("{s:o, s:o}", "src", volume_to(m, db, v, &e->pool, &err), "dst",
+			 volume_to(m, db, &d, dp, &err));
+	if (v->instance_id && vm_get(db, v->instance_id, &vm, &err) == 0 &&
+	    !strcmp(vm.state, "Running"))
+		json_object_set_new(args, "vm", json_string(vm.instance_name));
+	r = cloud_agent_call(m, &e->host, "copy_volume", args, AGENT_TIMEOUT_COPY_MS, &res,
+			     errortext, errlen);
+	json_decref(args);
+	if (r < 0) {
+		*errcode = API_ERR_INTERNAL;
+		volume_remove(db, d.id, &err);
+		goto out;
+	}
+	snprintf(orig, sizeof(orig), "%s", v->uuid);
+	{
+		const char *p = json_string_value(json_object_get(res, "path"));
+		json_t *sz = json_object_get(res, "size");
+		struct db_stmt *st;
+
+		r = db_begin(db, &err);
+		if (r == 0)
+			r = volume_set_placement(db, d.id, dp->id, p ? p : d.path, d.format,
+						 json_is_integer(sz) ? (uint64_t)json_integer_value(sz)
+								     : d.size,
+						 "Ready", &err);
+		if (r == 0 && v->instance_id)
+			r = volume_set_instance(db, d.id, v->instance_id, v->device_id, &err);
+		if (r == 0)
+			r = volume_set_instance(db, v->id, 0, 0, &err);
+		/* the migrated volume keeps its uuid (CloudStack swaps them) */
+		if (r == 0 && (r = db_uuid_v4(tmp, &err)) == 0 &&
+		    (r = db_prepare(db, "UPDATE volumes SET uuid = ? WHERE id = ?", &st, &err)) == 0) {
+			if ((r = db_bind_text(st, 1, tmp, &err)) == 0 &&
+			    (r = db_bind_int64(st, 2, v->id, &err)) == 0 && (r = db_step(st, &err)) >= 0 &&
+			    (r = db_reset(st, &err)) == 0 && (r = db_bind_text(st, 1, orig, &err)) == 0 &&
+			    (r = db_bind_int64(st, 2, d.id, &err)) == 0)
+				r = db_step(st, &err);
+			db_finalize(st);
+			if (r > 0)
+				r = 0;
+		}
+		if (r == 0)
+			r = volume_remove(db, v->id, &err); /* the reference is shared: kept */
+		if (r == 0)
+			r = db_commit(db, &err);
+		else
+			db_rollback(db);
+	}
+	json_decref(res);
+	if (r < 0)
+		goto fail;
+	/* the source copy on the old pool */
+	args = json_pack("{s:o}", "volume", volume_to(m, db, v, &e->pool, &err));
+	json_object_set_new(json_object_get(args, "volume"), "uuid", json_string(tmp));
+	json_object_del(json_object_get(args, "volume"), "passphrase");
+	if (cloud_agent_call(m, &e->host, "delete_volume", args, AGENT_TIMEOUT_MS, &res, errortext,
+			     errlen) < 0)
+		errortext[0] = '\0'; /* the migration itself succeeded; logged */
+	json_decref(args);
+	json_decref(res);
+	goto out;
+fail:
+	failed(r, errcode, errortext, errlen, "migrate", v, &err);
+out:
+	free(e);
+	free(dp);
+	return r;
+}

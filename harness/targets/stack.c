@@ -524,6 +524,129 @@ static int wait_api(struct keeper *k, struct vecs_err *err)
 	return r;
 }
 
+/* One call that must succeed; its response's first array element's id into id_out. */
+static int must_call(struct vecs_api *api, const char *cmd, const char *const *params,
+		     const char *list_key, char *id_out, size_t id_len, struct vecs_err *err)
+{
+	struct vecs_api_reply res;
+	int r = vecs_api_call(api, cmd, params, &res, err);
+
+	if (r < 0)
+		return r;
+	if (res.errorcode) {
+		r = vecs_err_set(err, -EIO, "%s refused with %d: %s", cmd, res.errorcode, res.errortext);
+		vecs_api_reply_clear(&res);
+		return r;
+	}
+	if (id_out) {
+		json_t *o = list_key ? json_object_get(res.response, list_key) : res.response;
+		if (json_is_array(o))
+			o = json_array_get(o, 0);
+		snprintf(id_out, id_len, "%s", json_string_value(json_object_get(o, "id")) ?: "");
+	}
+	vecs_api_reply_clear(&res);
+	return 0;
+}
+
+static struct vecs_api *open_api(struct keeper *k, struct vecs_err *err)
+{
+	char creds[PATH_MAX + 32], line[512], key[256] = "", secret[256] = "";
+	struct vecs_api *api = NULL;
+	FILE *f;
+
+	snprintf(creds, sizeof(creds), "%s/secrets/api.creds", k->dir);
+	f = fopen(creds, "re");
+	if (!f) {
+		vecs_err_set(err, -errno, "cannot read %s", creds);
+		return NULL;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		line[strcspn(line, "\r\n")] = '\0';
+		if (!strncmp(line, "api_key=", 8))
+			snprintf(key, sizeof(key), "%s", line + 8);
+		else if (!strncmp(line, "secret_key=", 11))
+			snprintf(secret, sizeof(secret), "%s", line + 11);
+	}
+	explicit_bzero(line, sizeof(line));
+	fclose(f);
+	vecs_api_new(&api, k->api_url, key, secret, err);
+	explicit_bzero(secret, sizeof(secret));
+	return api;
+}
+
+/* The zone's primary storage (tags vecs-<type>, which the scenarios' offerings ask for)
+ * and the template, through the API as an operator would add them. */
+static int register_resources(struct keeper *k, struct vecs_err *err)
+{
+	struct vecs_api *api = open_api(k, err);
+	char zone[64] = "", host_id[64], url[PATH_MAX + 64], name[32], tpl[PATH_MAX + 32],
+		tplurl[PATH_MAX + 48], gw[300];
+	const char *none[] = { NULL };
+	int r;
+
+	if (!api)
+		return err->code ? err->code : -ENOMEM;
+	r = must_call(api, "listZones", none, "zone", zone, sizeof(zone), err);
+	for (int i = 1; r == 0 && i <= k->o->hosts; i++) {
+		const char *lh[] = { "name", name, "type", "Routing", NULL };
+		snprintf(name, sizeof(name), "h%d", i);
+		r = must_call(api, "listHosts", lh, "host", host_id, sizeof(host_id), err);
+		if (r == 0 && !host_id[0])
+			r = vecs_err_set(err, -ENOENT, "host %s is not registered with vecs-mgmt", name);
+		if (r == 0) {
+			const char *cp[] = { "name", NULL, "url", url, "zoneid", zone, "scope", "host",
+					     "hostid", host_id, "tags", "vecs-local", NULL };
+			char pname[32];
+			snprintf(pname, sizeof(pname), "local-h%d", i);
+			cp[1] = pname;
+			snprintf(url, sizeof(url), "file://localhost%s/pools/local-h%d", k->dir, i);
+			r = must_call(api, "createStoragePool", cp, NULL, NULL, 0, err);
+		}
+	}
+	for (int i = 0; r == 0 && i < 2; i++) {
+		const char *cp[] = { "name", i ? "smp2" : "smp", "url", url, "zoneid", zone,
+				     "tags", "vecs-smp", NULL };
+		snprintf(url, sizeof(url), "SharedMountPoint://localhost%s/pools/%s", k->dir,
+			 i ? "smp2" : "smp");
+		r = must_call(api, "createStoragePool", cp, NULL, NULL, 0, err);
+	}
+	if (r == 0 && k->have_nfs) {
+		const char *cp[] = { "name", "nfs", "url", "nfs://10.251.1.1/export", "zoneid", zone,
+				     "tags", "vecs-nfs", NULL };
+		r = must_call(api, "createStoragePool", cp, NULL, NULL, 0, err);
+	}
+	if (r == 0) {
+		const char *cp[] = { "name", "scaleio", "url", url, "zoneid", zone, "tags",
+				     "vecs-scaleio", "details[0].gateway_url", k->scaleio_url,
+				     "details[0].system_id", k->system_id, NULL };
+		snprintf(gw, sizeof(gw), "%s", k->scaleio_url + (strncmp(k->scaleio_url, "http://", 7) ? 0 : 7));
+		gw[strcspn(gw, "/")] = '\0';
+		snprintf(url, sizeof(url), "powerflex://%s/pool1", gw);
+		r = must_call(api, "createStoragePool", cp, NULL, NULL, 0, err);
+	}
+	if (r == 0) {
+		/* a small empty qcow2 as the template (the guest image comes with the tiny guest) */
+		char prog[] = "qemu-img";
+		const char *argv[] = { prog, "create", "-q", "-f", "qcow2", tpl, "64M", NULL };
+		snprintf(tpl, sizeof(tpl), "%s/secondary/vecs-template.qcow2", k->dir);
+		r = vecs_ledger_add_path(k->ledger, VECS_OBJ_FILE, tpl, NULL, err);
+		if (r == 0)
+			r = run_cmd(k, argv, 60, "template.log", err);
+	}
+	if (r == 0) {
+		const char *rt[] = { "name", "vecs-template", "displaytext", "vecs template",
+				     "url", tplurl, "format", "QCOW2", "hypervisor", "KVM",
+				     "zoneid", zone, NULL };
+		snprintf(tplurl, sizeof(tplurl), "file://%s", tpl);
+		r = must_call(api, "registerTemplate", rt, NULL, NULL, 0, err);
+	}
+	vecs_api_free(api);
+	if (r == 0)
+		progress(k->o, "registered: %d local pools, 2 smp pools%s, a ScaleIO pool, a template",
+			 k->o->hosts, k->have_nfs ? ", an NFS pool" : "");
+	return r;
+}
+
 static int write_stack_json(struct keeper *k, struct vecs_err *err)
 {
 	char creds[PATH_MAX + 32], line[512], key[256] = "", secret[256] = "", dbkey[256] = "";
@@ -582,6 +705,9 @@ static int write_stack_json(struct keeper *k, struct vecs_err *err)
 	}
 	snprintf(p, sizeof(p), "%s/pools/smp", k->dir);
 	json_array_append_new(pools, json_pack("{s:s, s:s, s:{s:s}}", "name", "smp", "type", "smp",
+					       "probe", "path", p));
+	snprintf(p, sizeof(p), "%s/pools/smp2", k->dir);
+	json_array_append_new(pools, json_pack("{s:s, s:s, s:{s:s}}", "name", "smp2", "type", "smp",
 					       "probe", "path", p));
 	if (k->have_nfs) {
 		snprintf(p, sizeof(p), "%s/hosts/nfs/export", k->dir);
@@ -699,6 +825,8 @@ static int keeper_up(struct keeper *k, struct vecs_err *err)
 		r = make_dir(k, "pools", 0755, NULL, 0, err);
 	if (r == 0)
 		r = make_dir(k, "pools/smp", 0755, NULL, 0, err);
+	if (r == 0)
+		r = make_dir(k, "pools/smp2", 0755, NULL, 0, err);
 	for (int i = 1; r == 0 && i <= k->o->hosts; i++) {
 		char rel[32];
 		snprintf(rel, sizeof(rel), "pools/local-h%d", i);
@@ -720,6 +848,8 @@ static int keeper_up(struct keeper *k, struct vecs_err *err)
 		r = up_agents(k, err);
 	if (r == 0)
 		r = wait_api(k, err);
+	if (r == 0)
+		r = register_resources(k, err);
 	if (r == 0)
 		r = write_stack_json(k, err);
 	return r;

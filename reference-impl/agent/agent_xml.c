@@ -25,6 +25,18 @@ static bool valid_target(const char *t)
 	return t && strlen(t) == 3 && t[0] == 'v' && t[1] == 'd' && t[2] >= 'a' && t[2] <= 'z';
 }
 
+void agent_disk_set_target(struct agent_disk_spec *ds, json_t *device)
+{
+	if (json_is_integer(device) && json_integer_value(device) >= 0 &&
+	    json_integer_value(device) < 26) {
+		snprintf(ds->target_buf, sizeof(ds->target_buf), "vd%c",
+			 (char)('a' + json_integer_value(device)));
+		ds->target = ds->target_buf;
+	} else {
+		ds->target = json_string_value(device);
+	}
+}
+
 static int check_disk(const struct agent_disk_spec *d, struct vecs_err *err)
 {
 	if (!d->source || !*d->source)
@@ -127,7 +139,9 @@ int agent_domain_xml(const struct agent_vm_spec *s, char **out, struct vecs_err 
 			fputs("</cmdline>\n", f);
 		}
 	}
-	fputs("  </os>\n  <on_poweroff>destroy</on_poweroff>\n  <on_reboot>restart</on_reboot>\n"
+	/* ACPI: PCI hotplug on the i440fx bus (attachVolume on a running VM) needs it */
+	fputs("  </os>\n  <features>\n    <acpi/>\n    <apic/>\n  </features>\n"
+	      "  <on_poweroff>destroy</on_poweroff>\n  <on_reboot>restart</on_reboot>\n"
 	      "  <on_crash>destroy</on_crash>\n  <devices>\n",
 	      f);
 	for (size_t i = 0; i < s->ndisks; i++)

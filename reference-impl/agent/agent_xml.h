@@ -6,6 +6,7 @@
 #ifndef VECS_REF_AGENT_XML_H
 #define VECS_REF_AGENT_XML_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -24,7 +25,12 @@ struct agent_disk_spec {
 	const char *format;      /* "qcow2" or "raw" */
 	const char *target;      /* "vda", "vdb", ... (virtio) */
 	const char *secret_uuid; /* NULL: not encrypted */
+	char target_buf[8];      /* holds target when it came as a device id */
 };
+
+/* The disk's target from a command's "device": CloudStack's integer device id (0 ROOT,
+ * 1.. data disks: vda + id) or a target name as given. */
+void agent_disk_set_target(struct agent_disk_spec *ds, json_t *device);
 
 struct agent_vm_spec {
 	const char *name;

@@ -101,7 +101,7 @@ static int vm_parse(struct agent *a, json_t *vm, const struct chan_secrets *s, b
 		ds->kind = v->pool == POOL_SCALEIO ? AGENT_DISK_BLOCK : AGENT_DISK_FILE;
 		ds->source = v->path;
 		ds->format = v->format;
-		ds->target = json_string_value(json_object_get(d, "device"));
+		agent_disk_set_target(ds, json_object_get(d, "device"));
 		ds->secret_uuid = v->encrypted ? v->secret_uuid : NULL;
 		sp->ndisks++;
 	}
@@ -271,7 +271,7 @@ static int attach_detach(struct agent *a, json_t *args, const struct chan_secret
 	ds.kind = v.pool == POOL_SCALEIO ? AGENT_DISK_BLOCK : AGENT_DISK_FILE;
 	ds.source = v.path;
 	ds.format = v.format;
-	ds.target = json_string_value(json_object_get(args, "device"));
+	agent_disk_set_target(&ds, json_object_get(args, "device"));
 	ds.secret_uuid = v.encrypted ? v.secret_uuid : NULL;
 	if ((r = agent_disk_xml(&ds, &xml, err)) < 0)
 		return r;

@@ -165,7 +165,8 @@ static int ref_setup(void *target, const struct vecs_cell *cell, const char **sk
 	if (!why && (r = call(t, "listTemplates", p_tpl, &why))) {
 		json_t *tpl = json_array_get(json_object_get(r, "template"), 0);
 		env_set(t, "templateid", jstr(tpl, "id"));
-		env_set(t, "ostypeid", jstr(tpl, "ostypeid"));
+		/* vecs-mgmt has no guest OS types; CloudStack's API only needs a uuid here */
+		env_set(t, "ostypeid", jstr(tpl, "ostypeid") ?: "8a0e8a6c-0000-4000-8000-000000000001");
 		json_decref(r);
 	}
 	if (!why && (r = call(t, "listHosts", p_host, &why))) {
@@ -460,8 +461,8 @@ static int virsh(const char *const *argv, char *out, size_t out_cap, char **why)
  * LUKS layer, with HMP qemu-io on the virtio device backing that volume (DESIGN.md,
  * hazards), then a flush so the image on disk holds it. */
 static int write_through_guest(struct vecs_reference *t, const struct located *loc,
-			       const char *inst, const char *host, const char *src, uint64_t size,
-			       char **why)
+			       const char *inst, const char *host, const char *src, uint64_t offset,
+			       uint64_t size, char **why)
 {
 	const char *uri = host_uri(t, host);
 	char *xml = malloc(1 << 20), alias[64] = "", cmd[PATH_MAX + 256], out[4096] = "";
@@ -490,8 +491,8 @@ static int write_through_guest(struct vecs_reference *t, const struct located *l
 		*why = strf("volume %s is not a disk of the running domain %s", loc->path, inst);
 		return -ENOENT;
 	}
-	snprintf(cmd, sizeof(cmd), "qemu-io -d /machine/peripheral/%s/virtio-backend \"write -s %s 0 %llu\"",
-		 alias, src, (unsigned long long)size);
+	snprintf(cmd, sizeof(cmd), "qemu-io -d /machine/peripheral/%s/virtio-backend \"write -s %s %llu %llu\"",
+		 alias, src, (unsigned long long)offset, (unsigned long long)size);
 	{
 		const char *argv[] = { "virsh", "-c", uri, "qemu-monitor-command", "--hmp", inst, cmd, NULL };
 		if (virsh(argv, out, sizeof(out), why) < 0)
@@ -504,6 +505,17 @@ static int write_through_guest(struct vecs_reference *t, const struct located *l
 			return -EIO;
 	}
 	return 0;
+}
+
+/* Each label's canary is a different stretch of the cell's canary stream (so a second
+ * canary never reads as the first), found by the scanner under the same seed. */
+static uint64_t label_stream_offset(const char *label)
+{
+	uint32_t h = 2166136261u;
+
+	for (const char *p = label; *p; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	return (uint64_t)(h % 1024) << 20;
 }
 
 static int write_canary(struct vecs_reference *t, const struct vecs_step *st, const char *vol,
@@ -527,7 +539,7 @@ static int write_canary(struct vecs_reference *t, const struct vecs_step *st, co
 		unsigned char *buf = malloc(size);
 		r = -EIO;
 		if (f && buf && vecs_canary_init(&c, seed, NULL) == 0) {
-			if (vecs_canary_fill(&c, 0, buf, size, NULL) == 0)
+			if (vecs_canary_fill(&c, label_stream_offset(st->label), buf, size, NULL) == 0)
 				r = fwrite(buf, 1, size, f) == size ? 0 : -EIO;
 			vecs_canary_free(&c);
 		}
@@ -540,23 +552,27 @@ static int write_canary(struct vecs_reference *t, const struct vecs_step *st, co
 		}
 	}
 	if (running) {
-		r = write_through_guest(t, &loc, inst, host, src, size, why);
+		r = write_through_guest(t, &loc, inst, host, src, st->offset, size, why);
 	} else {
+		char io[PATH_MAX + 96];
 		if (key_file(t, loc.uuid, key, sizeof(key), why) < 0)
 			return 0;
 		snprintf(sec, sizeof(sec), "secret,file=%s,id=sec0", key);
 		image_opts(&loc, opts, sizeof(opts));
+		snprintf(io, sizeof(io), "write -s %s %llu %llu", src, (unsigned long long)st->offset,
+			 (unsigned long long)size);
 		{
-			const char *argv[] = { "qemu-img", "convert", "-n", "-f", "raw", "--object", sec,
-					       "--target-image-opts", src, opts, NULL };
+			/* qemu-io: through QEMU's LUKS layer, at the step's offset */
+			const char *argv[] = { "qemu-io", "--object", sec, "--image-opts", opts, "-c", io,
+					       NULL };
 			r = qemu_img(t, argv, why);
 		}
 		unlink(key);
 	}
 	if (r == 0)
 		json_object_set_new(t->canaries, st->label,
-				    json_pack("{s:s, s:I, s:s}", "volume", vol, "size", (json_int_t)size,
-					      "source", src));
+				    json_pack("{s:s, s:I, s:I, s:s}", "volume", vol, "size", (json_int_t)size,
+					      "offset", (json_int_t)st->offset, "source", src));
 	return 0;
 }
 
@@ -567,7 +583,7 @@ static int verify_canary(struct vecs_reference *t, const struct vecs_step *st, c
 	struct located loc;
 	char key[PATH_MAX + 64], out[PATH_MAX + 64], sec[PATH_MAX + 80], opts[PATH_MAX + 96];
 	const char *src;
-	uint64_t size;
+	uint64_t size, offset;
 	FILE *a = NULL, *b = NULL;
 	bool same = true;
 	int r;
@@ -578,6 +594,7 @@ static int verify_canary(struct vecs_reference *t, const struct vecs_step *st, c
 	}
 	src = jstr(c, "source");
 	size = (uint64_t)json_integer_value(json_object_get(c, "size"));
+	offset = (uint64_t)json_integer_value(json_object_get(c, "offset"));
 	if (locate(t, vol, &loc, why) < 0)
 		return 0;
 	if (key_file(t, loc.uuid, key, sizeof(key), why) < 0)
@@ -596,7 +613,7 @@ static int verify_canary(struct vecs_reference *t, const struct vecs_step *st, c
 		return 0;
 	a = fopen(src, "re");
 	b = fopen(out, "re");
-	if (!a || !b) {
+	if (!a || !b || fseeko(b, (off_t)offset, SEEK_SET) != 0) {
 		*why = strf("cannot read back %s", out);
 	} else {
 		char x[65536], y[65536];
@@ -880,10 +897,18 @@ static int ref_invariant(void *target, enum vecs_invariant inv, const char *volu
 				if (known && vp.decrypted && strcmp(jstr(known, "sha") ?: "", dig))
 					why = strf("volume %s: its passphrase changed", uuid);
 				break;
-			case VECS_INV_PASSPHRASE_NEW:
-				if (known && vp.decrypted && !strcmp(jstr(known, "sha") ?: "", dig))
-					why = strf("volume %s kept its old passphrase; a new one was expected", uuid);
+			case VECS_INV_PASSPHRASE_NEW: {
+				/* new: no other volume of the cell had this passphrase (a reinstall
+				 * that reuses the old ROOT's passphrase fails here) */
+				const char *other;
+				json_t *o;
+				json_object_foreach(t->seen, other, o)
+					if (vp.decrypted && strcmp(other, uuid) &&
+					    !strcmp(jstr(o, "sha") ?: "", dig))
+						why = strf("volume %s has the passphrase of volume %s; a new one was expected",
+							   uuid, other);
 				break;
+			}
 			case VECS_INV_LUKS_HEADER_CONFORMANT:
 			case VECS_INV_PASSPHRASE_UNLOCKS: {
 				struct located loc;

@@ -433,9 +433,12 @@ static int up_mgmt(struct keeper *k, struct vecs_err *err)
 	snprintf(log, sizeof(log), "%s/logs/mgmt.log", k->dir);
 	snprintf(sock, sizeof(sock), "%s/agent.sock", agentdir);
 	{
+		char secondary[PATH_MAX + 16];
 		const char *argv[] = { prog, "--listen", "127.0.0.1:0", "--db", db, "--key-file", key,
 				       "--credentials-out", creds, "--url-file", url, "--log", log,
-				       "--agent-socket", sock, "--agent-tokens", tokens, NULL };
+				       "--agent-socket", sock, "--agent-tokens", tokens,
+				       "--secondary-storage", secondary, NULL };
+		snprintf(secondary, sizeof(secondary), "%s/secondary", k->dir);
 		progress(k->o, "management server: vecs-mgmt on %s", strchr(db, ':') ? db : db);
 		r = start_proc(k, "vecs-mgmt", argv, "mgmt.stderr", err);
 	}

@@ -346,6 +346,18 @@ int h_snapshot_volume(void *ctx, json_t *args, const struct chan_secrets *s, jso
 	    (r = snapshot_vol(a, args, &v, &sv, err)) < 0)
 		return r;
 	sv.size = 0;
+	{
+		/* secondary storage keeps snapshots per volume: make the directories */
+		char dir[sizeof(sv.path)];
+		snprintf(dir, sizeof(dir), "%s", sv.path);
+		for (char *q = dir + 1; (q = strchr(q, '/')); q++) {
+			*q = '\0';
+			if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+				return vecs_err_set(err, -errno, "cannot create %s for snapshot of %s: %s",
+						    dir, v.name, strerror(errno));
+			*q = '/';
+		}
+	}
 	if ((r = copy_into(a, &v, &sv, &retries, err)) < 0)
 		return r;
 	if ((r = vol_size(a, &sv, &size, err)) < 0)

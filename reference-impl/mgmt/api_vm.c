@@ -832,7 +832,9 @@ static int job_migrate(struct mgmt *m, struct db *db, const char *job,
 	struct service_offering_record so;
 	struct vecs_err err = { 0 };
 	json_t *disks, *vmo, *args, *res = NULL;
-	bool copy = json_is_true(json_object_get(a, "with_volume"));
+	/* storage is copied only for volumes on host-local pools: shared pools (SMP, NFS,
+	 * ScaleIO) stay where they are, also for migrateVirtualMachineWithVolume */
+	bool copy = false;
 	char uri[300];
 	int r = -ENOMEM;
 

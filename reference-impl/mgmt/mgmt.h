@@ -18,6 +18,7 @@ struct mgmt {
 	struct db_encryptor enc;   /* the installation key: secret keys at rest */
 	struct job_runner *jobs;
 	struct agent_channel *agents; /* NULL without --agent-socket */
+	const char *secondary;     /* secondary storage root as hosts see it (snapshots) */
 	FILE *log;                 /* NULL: stderr */
 	pthread_mutex_t log_lock;
 	time_t (*now)(void);       /* clock for `expires`; time() unless a test sets it */

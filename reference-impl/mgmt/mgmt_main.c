@@ -43,6 +43,8 @@ static const char usage[] =
 	"                          created 0700 and must be private)\n"
 	"  --agent-tokens FILE     0600 file of `HOSTNAME TOKEN` lines (64 hex digits): the\n"
 	"                          hosts allowed to connect as agents\n"
+	"  --secondary-storage DIR secondary storage as the hosts see it (volume snapshots\n"
+	"                          are written under DIR/snapshots)\n"
 	"\n"
 	"Stops cleanly on SIGTERM or SIGINT. Exit status 0 after a clean stop, 2 for a usage\n"
 	"or environment error.\n";
@@ -96,6 +98,7 @@ int main(int argc, char **argv)
 		{ "job-workers", required_argument, NULL, 'w' },
 		{ "agent-socket", required_argument, NULL, 'A' },
 		{ "agent-tokens", required_argument, NULL, 'T' },
+		{ "secondary-storage", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -128,6 +131,7 @@ int main(int argc, char **argv)
 		case 'u': urlfile = optarg; break;
 		case 'L': logpath = optarg; break;
 		case 'H': hosts = optarg; break;
+		case 'S': m.secondary = optarg; break;
 		case 'z': zone = optarg; break;
 		case 't': http_threads = parse_count(optarg, "--http-threads"); break;
 		case 'w': job_workers = parse_count(optarg, "--job-workers"); break;

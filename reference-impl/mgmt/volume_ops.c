@@ -442,8 +442,9 @@ int volume_ops_snapshot(struct mgmt *m, struct db *db, struct snapshot_record *s
 		free(e);
 		return failed(r, errcode, errortext, errlen, "snapshot", &v, &err);
 	}
-	/* relative to the agent's secondary storage root */
-	snprintf(path, sizeof(path), "snapshots/%s/%s.qcow2", v.uuid, s->uuid);
+	/* on secondary storage, an absolute path as the hosts see it */
+	snprintf(path, sizeof(path), "%s/snapshots/%s/%s.qcow2", m->secondary ? m->secondary : "",
+		 v.uuid, s->uuid);
 	args = json_pack("{s:o, s:{s:s, s:s}}", "volume", volume_to(m, db, &v, &e->pool, &err),
 			 "snapshot", "uuid", s->uuid, "path", path);
 	r = cloud_agent_call(m, &e->host, "snapshot_volume", args, AGENT_TIMEOUT_COPY_MS, &res,

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# The quick subset of the support matrix that `make check` runs: a few cells on local
+# and SMP storage against a real reference stack, with every report written and read
+# back. (`make run` runs all 76 cells.)
+. "$(dirname "$0")/lib.sh"
+
+STACK=$(mktemp -d "${TMPDIR:-/tmp}/vecs-it-matrix.XXXXXX")
+trap '"$VECS" stack down --dir "$STACK" >/dev/null 2>&1; rm -rf "$STACK"' EXIT
+if ! "$VECS" stack up --dir "$STACK" 2>"$STACK.log"; then
+	echo "  FAIL t-matrix: stack did not come up: $(tail -5 "$STACK.log")"
+	echo "fail t-matrix/stack" >>"$VECS_IT_RESULTS"
+	rm -f "$STACK.log"
+	exit 1
+fi
+rm -f "$STACK.log"
+
+test_quick_subset_passes_with_reports() {
+	"$VECS" run --stack-dir "$STACK" --storage local,smp --seed 0123456789abcdef \
+		--only 'start-stop-instance/*,download-volume/*,resize-volume/*,volume-snapshot-running/*' \
+		--junit junit.xml --json results.json --report html --tap >tap.txt 2>run.log ||
+		fail "cells failed: $(grep -E '^\[' run.log)"
+	# 4 operations x 2 storage types, all passed, the refusals included
+	jq_true results.json '(.cells | length) == 8 and all(.cells[]; .status == "pass")'
+	jq_true results.json '[.cells[] | select(.expected == "refused")] | length == 4'
+	jq_true results.json '.run.seed == "0123456789abcdef" and .kdf == "fast" and .summary.all_passed'
+	grep -q '^1\.\.8$' tap.txt || fail "TAP plan: $(head -3 tap.txt)"
+	[ "$(grep -c '^ok ' tap.txt)" -eq 8 ] || fail "TAP: $(grep -v '^ok' tap.txt | head)"
+	grep -q 'tests="8"' junit.xml || grep -q "tests='8'" junit.xml || fail "JUnit: $(head -5 junit.xml)"
+	grep -q 'failures="0"' junit.xml || fail "JUnit failures: $(grep -o 'failures="[0-9]*"' junit.xml)"
+	[ -s html/index.html ] && ls html/cells/*.html >/dev/null || fail "no HTML matrix"
+	grep -q 'resize-volume' html/index.html || fail "HTML grid lacks resize-volume"
+	# the stack holds no canary of this run, and no volume is left after the cells
+	expect_exit 0 "$VECS" scan --seed 0123456789abcdef "$STACK/pools" "$STACK/secondary"
+}
+
+# A target that accepts what must be refused fails the cell: the harness checks itself
+# by running a refused scenario against an expectation it cannot meet (a wrong code).
+test_wrong_expectation_fails() {
+	mkdir -p sc/matrix sc/profiles
+	cp "$TOP/scenarios/profiles/"*.yaml sc/profiles/
+	sed 's/errorcode: 431/errorcode: 432/' "$TOP/scenarios/matrix/download-volume.yaml" \
+		>sc/matrix/download-volume.yaml
+	expect_exit 1 "$VECS" run --stack-dir "$STACK" --scenarios sc --storage smp \
+		--only 'download-volume/*' 2>run.log
+	grep -q 'refused with 431' run.log || fail "$(grep -E '^\[' run.log)"
+}
+
+run_tests

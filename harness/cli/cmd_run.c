@@ -6,6 +6,8 @@
  * they can be without a target. */
 #include <errno.h>
 #include <getopt.h>
+#include <glob.h>
+#include <sys/stat.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +23,10 @@
 #include "engine/template.h"
 #include "report/report.h"
 #include "targets/reference.h"
+#include "targets/stack.h"
+#include "util/ledger.h"
+#include "util/proc.h"
+#include "util/reaper.h"
 
 static void usage(FILE *f)
 {
@@ -237,6 +243,64 @@ static int write_reports(const struct run_opts *ro, const struct vecs_run_result
 	return bad ? -EIO : 0;
 }
 
+/* Work directories of earlier runs that were killed: their stack stopped itself when
+ * its owner died (stack.h), the directory is what is left. A directory whose stack
+ * still runs, or that is younger than a minute (a run starting now), is left alone. */
+static void reap_dead_work_dirs(void)
+{
+	glob_t g;
+
+	if (glob("/tmp/vecs-run.*", GLOB_NOSORT, NULL, &g) != 0)
+		return;
+	for (size_t i = 0; i < g.gl_pathc; i++) {
+		char ledger[PATH_MAX + 32], stackdir[PATH_MAX];
+		struct vecs_ledger_list list = { 0 };
+		struct stat st;
+		struct vecs_err err = { 0 };
+		bool alive = false;
+
+		snprintf(stackdir, sizeof(stackdir), "%s/stack", g.gl_pathv[i]);
+		snprintf(ledger, sizeof(ledger), "%s/stack.ledger", stackdir);
+		if (lstat(g.gl_pathv[i], &st) < 0 || !S_ISDIR(st.st_mode) ||
+		    time(NULL) - st.st_mtime < 60)
+			continue;
+		{
+			/* the run itself: its pid and start time in <work>/owner */
+			char ownerf[PATH_MAX + 16];
+			long pid = 0;
+			unsigned long long start = 0;
+			FILE *f;
+			snprintf(ownerf, sizeof(ownerf), "%s/owner", g.gl_pathv[i]);
+			if ((f = fopen(ownerf, "re"))) {
+				if (fscanf(f, "%ld %llu", &pid, &start) == 2)
+					alive = vecs_proc_alive((pid_t)pid, start);
+				fclose(f);
+			}
+		}
+		if (!alive && vecs_ledger_read(ledger, &list, NULL) == 0) {
+			alive = vecs_ledger_owner_alive(&list);
+			vecs_ledger_list_free(&list);
+		}
+		if (alive)
+			continue; /* a run in progress */
+		if (access(ledger, F_OK) == 0 && vecs_stack_down(stackdir, NULL, &err) < 0)
+			continue; /* not removable: leave it for an operator */
+		{
+			const char *argv[] = { "rm", "-rf", "--one-file-system", g.gl_pathv[i], NULL };
+			pid_t p = fork();
+			if (p == 0) {
+				execvp("rm", (char *const *)argv);
+				_exit(127);
+			}
+			if (p > 0)
+				waitpid(p, NULL, 0);
+		}
+		fprintf(stderr, "vecs run: removed %s, left by an earlier run that was killed\n",
+			g.gl_pathv[i]);
+	}
+	globfree(&g);
+}
+
 /* Run the cells against the reference target: a stack of our own (started and stopped
  * here) unless --stack-dir names a running one. */
 static int execute(const struct run_opts *ro, const struct vecs_cell_list *cells, const char *seed)
@@ -267,9 +331,21 @@ static int execute(const struct run_opts *ro, const struct vecs_cell_list *cells
 	bin[n > 0 ? n : 0] = '\0';
 	if (strrchr(bin, '/'))
 		*strrchr(bin, '/') = '\0';
+	reap_dead_work_dirs();
 	if (!mkdtemp(work)) {
 		perror("vecs run: mkdtemp");
 		return VECS_EXIT_USAGE;
+	}
+	{
+		char ownerf[64];
+		uint64_t start = 0;
+		FILE *f;
+		snprintf(ownerf, sizeof(ownerf), "%s/owner", work);
+		vecs_proc_starttime(getpid(), &start);
+		if ((f = fopen(ownerf, "we"))) {
+			fprintf(f, "%d %llu\n", (int)getpid(), (unsigned long long)start);
+			fclose(f);
+		}
 	}
 	snprintf(stack, sizeof(stack), "%s", ro->stack_dir ? ro->stack_dir : work);
 	if (!ro->stack_dir)

@@ -1037,7 +1037,7 @@ int vecs_reference_open(struct vecs_reference **out, const char *stack_dir, bool
 	if (start) {
 		struct vecs_stack_opts so = { .dir = t->stack_dir, .bin_dir = bin_dir, .db = "sqlite",
 					      .kdf = "fast", .hosts = 2, .timeout_s = 300,
-					      .progress = progress };
+					      .progress = progress, .owner = getpid() };
 		r = vecs_stack_up(&so, err);
 		if (r < 0) {
 			free(t);

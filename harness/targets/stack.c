@@ -52,6 +52,7 @@ struct keeper {
 	char db_target[PATH_MAX + 64];
 	char system_id[17];
 	bool have_nfs, have_agents;
+	uint64_t owner_start; /* of o->owner */
 	FILE *log;
 };
 
@@ -881,9 +882,13 @@ static void keeper_main(struct keeper *k, int ready_fd)
 	dprintf(ready_fd, "ok\n");
 	close(ready_fd);
 	while (!stop_requested) {
-		pid_t p = waitpid(-1, NULL, 0);
-		if (p < 0 && errno == ECHILD)
-			pause();
+		while (waitpid(-1, NULL, WNOHANG) > 0)
+			;
+		if (k->o->owner && !vecs_proc_alive(k->o->owner, k->owner_start)) {
+			fprintf(k->log, "stack: owner %d is gone; stopping\n", (int)k->o->owner);
+			break;
+		}
+		sleep(1);
 	}
 	fprintf(k->log, "stack: stopping\n");
 	vecs_ledger_close(k->ledger);
@@ -936,6 +941,8 @@ int vecs_stack_up(const struct vecs_stack_opts *o, struct vecs_err *err)
 		progress(o, "reaping what an earlier, dead stack in %s left behind", k.dir);
 		teardown(k.dir, k.bin, o->progress, err);
 	}
+	if (o->owner && vecs_proc_starttime(o->owner, &k.owner_start) < 0)
+		return vecs_err_set(err, -ESRCH, "owner process %d is not running", (int)o->owner);
 	if (pipe2(pfd, O_CLOEXEC) < 0)
 		return vecs_err_set(err, -errno, "pipe: %s", strerror(errno));
 	fflush(NULL);

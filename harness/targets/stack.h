@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "util/err.h"
 
@@ -24,6 +25,8 @@ struct vecs_stack_opts {
 	int hosts;             /* default 2 */
 	int timeout_s;         /* for the whole of `up`; default 300 */
 	FILE *progress;        /* one line per step, or NULL */
+	pid_t owner;           /* when not 0: the stack stops itself once this process is
+				* gone (a `vecs run` that started it and was killed) */
 };
 
 int vecs_stack_up(const struct vecs_stack_opts *o, struct vecs_err *err);

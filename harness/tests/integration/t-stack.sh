@@ -88,6 +88,31 @@ test_mariadb_stack() {
 	! pgrep -f "$T/stack/mariadb" >/dev/null || fail "mariadbd survived"
 }
 
+# A `vecs run` killed while its own stack runs: the stack notices its owner is gone and
+# stops itself (nothing waits for an operator).
+test_killed_run_stops_its_stack() {
+	local pid work="" run
+	"$VECS" run --only 'download-volume/smp/*' >run.log 2>&1 &
+	pid=$!
+	for _ in $(seq 600); do
+		for d in /tmp/vecs-run.*; do
+			[ -f "$d/owner" ] && [ "$(cut -d' ' -f1 "$d/owner")" = "$pid" ] && work=$d
+		done
+		[ -n "$work" ] && [ -s "$work/stack/stack.json" ] && break
+		sleep 0.1
+	done
+	[ -n "$work" ] && [ -s "$work/stack/stack.json" ] || { kill -KILL "$pid"; fail "no stack: $(cat run.log)"; }
+	run=$(jq -r .run_id "$work/stack/stack.json")
+	kill -KILL "$pid"
+	for _ in $(seq 300); do
+		[ -f "$work/stack/stack.ledger" ] || break
+		sleep 0.1
+	done
+	[ ! -f "$work/stack/stack.ledger" ] || fail "the stack of a killed run is still up after 30 s"
+	! ip netns list | grep -q "$run" || fail "netns of $run left"
+	rm -rf "$work"
+}
+
 test_usage() {
 	expect_exit 2 "$VECS" stack
 	expect_exit 2 "$VECS" stack up

@@ -24,7 +24,7 @@ REF_MGMT_OBJ := $(REF_MGMT_SRC:%.c=$(O)/%.o)
 # the one CUnit runner of the tree (harness/tests/test_main.c)
 REF_TEST_OBJ := $(REF_TEST_SRC:%.c=$(O)/%.o) $(O)/harness/tests/test_main.o
 LDLIBS_REF_DB := -lsqlite3 -lmariadb -lcrypto
-LDLIBS_REF_MGMT := -lmicrohttpd -lpthread -ljansson $(LDLIBS_REF_DB)
+LDLIBS_REF_MGMT := -lmicrohttpd -lpthread -ljansson -lcurl $(LDLIBS_REF_DB)
 
 # `override` so the include path survives a CFLAGS given on the command line.
 $(O)/reference-impl/%.o: override CFLAGS += -Ireference-impl

@@ -434,12 +434,15 @@ static int up_mgmt(struct keeper *k, struct vecs_err *err)
 	snprintf(log, sizeof(log), "%s/logs/mgmt.log", k->dir);
 	snprintf(sock, sizeof(sock), "%s/agent.sock", agentdir);
 	{
-		char secondary[PATH_MAX + 16];
+		char secondary[PATH_MAX + 16], pfx[PATH_MAX + 32];
 		const char *argv[] = { prog, "--listen", "127.0.0.1:0", "--db", db, "--key-file", key,
 				       "--credentials-out", creds, "--url-file", url, "--log", log,
 				       "--agent-socket", sock, "--agent-tokens", tokens,
-				       "--secondary-storage", secondary, NULL };
+				       "--secondary-storage", secondary,
+				       /* the ScaleIO gateway's password (user admin), written by up_scaleio */
+				       "--powerflex-password-file", pfx, NULL };
 		snprintf(secondary, sizeof(secondary), "%s/secondary", k->dir);
+		snprintf(pfx, sizeof(pfx), "%s/secrets/scaleio.pass", k->dir);
 		progress(k->o, "management server: vecs-mgmt on %s", strchr(db, ':') ? db : db);
 		r = start_proc(k, "vecs-mgmt", argv, "mgmt.stderr", err);
 	}
@@ -464,8 +467,11 @@ static int up_agents(struct keeper *k, struct vecs_err *err)
 	snprintf(prog, sizeof(prog), "%s/vecs-agent", k->bin);
 	snprintf(sock, sizeof(sock), "%s/mgmt/agent/agent.sock", k->dir);
 	for (int i = 1; i <= k->o->hosts && r == 0; i++) {
+		char sdc[PATH_MAX + 32];
 		const char *argv[] = { prog, "--host-dir", hostdir, "--mgmt-socket", sock, "--token-file",
-				       tok, "--kdf", k->o->kdf, "--log", log, NULL };
+				       tok, "--kdf", k->o->kdf, "--log", log, "--sdc-dir", sdc, NULL };
+		/* where the ScaleIO gateway links this host's mapped volumes (up_scaleio) */
+		snprintf(sdc, sizeof(sdc), "%s/hosts/h%d/sdc", k->dir, i);
 		snprintf(hostdir, sizeof(hostdir), "%s/hosts/h%d", k->dir, i);
 		snprintf(tok, sizeof(tok), "%s/secrets/h%d.token", k->dir, i);
 		snprintf(log, sizeof(log), "%s/logs/agent-h%d.log", k->dir, i);

@@ -150,6 +150,13 @@ static int start_on(struct mgmt *m, struct db *db, struct vm_record *vm, int64_t
 		json_object_set_new(json_object_get(args, "vm"), "kernel", json_string(t.kernel));
 	if (t.initrd[0])
 		json_object_set_new(json_object_get(args, "vm"), "initrd", json_string(t.initrd));
+	/* PowerFlex volumes: mapped to this host's SDC before the agent opens them */
+	r = volume_ops_pfx_vm(m, db, vm->id, host_id, true, errortext, errlen);
+	if (r < 0) {
+		json_decref(args);
+		*errcode = API_ERR_INTERNAL;
+		goto out;
+	}
 	r = cloud_agent_call(m, h, "start_vm", args, AGENT_TIMEOUT_MS, &res, errortext, errlen);
 	json_decref(args);
 	json_decref(res);
@@ -475,6 +482,9 @@ static int stop_vm(struct mgmt *m, struct db *db, struct vm_record *vm, int *err
 	if (strcmp(vm->state, "Running"))
 		return 0;
 	r = power_op(m, db, vm, "stop_vm", errcode, errortext, errlen);
+	/* PowerFlex volumes: unmapped from the host it ran on (logged on failure) */
+	if (r == 0 && volume_ops_pfx_vm(m, db, vm->id, vm->host_id, false, errortext, errlen) < 0)
+		errortext[0] = '\0';
 	if (r == 0)
 		r = vm_transition(db, vm->id, "Running", "Stopped", 0, &err);
 	if (r == 0)
@@ -873,13 +883,19 @@ static int job_migrate(struct mgmt *m, struct db *db, const char *job,
 			so.ram_size ? (int)so.ram_size : 256, "vcpus", so.cpu ? (int)so.cpu : 1,
 			"disks", disks);
 	args = json_pack("{s:o}", "vm", vmo);
+	/* PowerFlex volumes: mapped to the destination too (allowMultipleMappings) */
+	r = volume_ops_pfx_vm(m, db, vm.id, dst->id, true, errortext, errlen);
+	if (r < 0) {
+		json_decref(args);
+		goto fail;
+	}
 	r = cloud_agent_call(m, dst, "prepare_migration", args, AGENT_TIMEOUT_COPY_MS, &res,
 			     errortext, errlen);
 	json_decref(args);
 	json_decref(res);
 	res = NULL;
 	if (r < 0)
-		goto fail;
+		goto fail_unmap;
 	snprintf(uri, sizeof(uri), "qemu+tcp://%s/system", dst->ip[0] ? dst->ip : dst->name);
 	args = json_pack("{s:s, s:s, s:b}", "name", vm.instance_name, "dest_uri", uri,
 			 "copy_storage", copy);
@@ -889,13 +905,16 @@ static int job_migrate(struct mgmt *m, struct db *db, const char *job,
 	json_decref(res);
 	res = NULL;
 	if (r < 0)
-		goto fail;
+		goto fail_unmap;
 	args = json_pack("{s:s}", "name", vm.instance_name);
 	if (cloud_agent_call(m, src, "post_migration", args, AGENT_TIMEOUT_MS, &res, errortext,
 			     errlen) < 0)
 		errortext[0] = '\0'; /* logged; the VM runs on the destination */
 	json_decref(args);
 	json_decref(res);
+	/* PowerFlex volumes: unmapped from the source (logged on failure) */
+	if (volume_ops_pfx_vm(m, db, vm.id, src->id, false, errortext, errlen) < 0)
+		errortext[0] = '\0';
 	for (unsigned i = 0; i < l->n; i++)
 		volume_set_placement(db, l->v[i].id, l->v[i].pool_id, l->v[i].path, l->v[i].format,
 				     l->v[i].size, l->v[i].state, &err);
@@ -903,6 +922,11 @@ static int job_migrate(struct mgmt *m, struct db *db, const char *job,
 	if (r == 0)
 		r = vm_result(db, result, vm.id);
 	goto out;
+fail_unmap:
+	{
+		char ignored[256] = "";
+		volume_ops_pfx_vm(m, db, vm.id, dst->id, false, ignored, sizeof(ignored));
+	}
 fail:
 	*errcode = API_ERR_INTERNAL;
 out:

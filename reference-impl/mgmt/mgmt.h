@@ -12,12 +12,15 @@
 
 struct job_runner;
 struct agent_channel;
+struct pfx;
 
 struct mgmt {
 	struct db_pool *pool;
 	struct db_encryptor enc;   /* the installation key: secret keys at rest */
 	struct job_runner *jobs;
 	struct agent_channel *agents; /* NULL without --agent-socket */
+	struct pfx *pfx;           /* PowerFlex gateway client; NULL without
+	                            * --powerflex-password-file */
 	const char *secondary;     /* secondary storage root as hosts see it (snapshots) */
 	FILE *log;                 /* NULL: stderr */
 	pthread_mutex_t log_lock;

@@ -15,6 +15,7 @@
 #include "mgmt/http_server.h"
 #include "mgmt/jobs.h"
 #include "mgmt/mgmt.h"
+#include "mgmt/powerflex_client.h"
 
 static const char usage[] =
 	"usage: vecs-mgmt --listen ADDR:PORT --db sqlite:PATH|mariadb:... --key-file PROPS\n"
@@ -45,6 +46,9 @@ static const char usage[] =
 	"                          hosts allowed to connect as agents\n"
 	"  --secondary-storage DIR secondary storage as the hosts see it (volume snapshots\n"
 	"                          are written under DIR/snapshots)\n"
+	"  --powerflex-password-file FILE  0600 file with the password of user admin on the\n"
+	"                          PowerFlex (ScaleIO) gateways of PowerFlex pools (its bytes\n"
+	"                          exactly); never logged\n"
 	"\n"
 	"Stops cleanly on SIGTERM or SIGINT. Exit status 0 after a clean stop, 2 for a usage\n"
 	"or environment error.\n";
@@ -99,6 +103,7 @@ int main(int argc, char **argv)
 		{ "agent-socket", required_argument, NULL, 'A' },
 		{ "agent-tokens", required_argument, NULL, 'T' },
 		{ "secondary-storage", required_argument, NULL, 'S' },
+		{ "powerflex-password-file", required_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -106,7 +111,7 @@ int main(int argc, char **argv)
 	const char *dbtarget = NULL;
 	char dbkind[8];
 	const char *urlfile = NULL, *logpath = NULL, *hosts = NULL, *zone = "vecs-zone-1";
-	const char *agent_socket = NULL, *agent_tokens = NULL;
+	const char *agent_socket = NULL, *agent_tokens = NULL, *pfx_pass = NULL;
 	unsigned http_threads = 16, job_workers = 4;
 	struct mgmt m = { 0 };
 	struct http_server *srv = NULL;
@@ -132,6 +137,7 @@ int main(int argc, char **argv)
 		case 'L': logpath = optarg; break;
 		case 'H': hosts = optarg; break;
 		case 'S': m.secondary = optarg; break;
+		case 'P': pfx_pass = optarg; break;
 		case 'z': zone = optarg; break;
 		case 't': http_threads = parse_count(optarg, "--http-threads"); break;
 		case 'w': job_workers = parse_count(optarg, "--job-workers"); break;
@@ -195,6 +201,8 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	r = db_encryptor_load(&m.enc, keyfile, &err);
+	if (r == 0 && pfx_pass)
+		r = pfx_open(&m.pfx, pfx_pass, &err);
 	if (r == 0)
 		r = db_pool_open(&m.pool, dbkind, dbtarget, http_threads + job_workers + 2, &err);
 	if (r < 0) {
@@ -259,6 +267,7 @@ out:
 	agent_channel_stop(m.agents); /* after the jobs: no agent_call is running */
 	db_pool_close(m.pool);
 	db_encryptor_release(&m.enc);
+	pfx_close(m.pfx);
 	if (rc == 0)
 		mgmt_log(&m, "stopped");
 	if (m.log)

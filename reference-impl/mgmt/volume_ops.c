@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "db/passphrase.h"
+#include "mgmt/powerflex_client.h"
 
 struct host_by_id {
 	int64_t id;
@@ -140,10 +141,84 @@ static int endpoint_of(struct mgmt *m, struct db *db, const struct volume_record
 	return r;
 }
 
+/* --- PowerFlex (ScaleIO): the gateway work CloudStack's driver does in the management
+ * server; the agent only sees the device of the host's SDC. --- */
+
+static bool is_pfx(const struct pool_record *p)
+{
+	return p && !strcmp(p->pool_type, POOL_POWERFLEX);
+}
+
+/* Map v (created on the gateway: its path is the PowerFlex volume id) to h's SDC. */
+static int pfx_map(struct mgmt *m, const struct pool_record *p, const struct volume_record *v,
+		   const struct host_record *h, struct vecs_err *err)
+{
+	if (!is_pfx(p) || !v->path[0] || !strcmp(v->state, "Allocated"))
+		return 0;
+	return pfx_volume_map(m->pfx, p, v->path, h, err);
+}
+
+struct pfx_vm_scan {
+	struct mgmt *m;
+	struct db *db;
+	const struct host_record *h;
+	bool map;
+	int r;
+	struct vecs_err *err;
+};
+
+static int pfx_vm_cb(void *ctx, const struct volume_record *v)
+{
+	struct pfx_vm_scan *k = ctx;
+	struct pool_record *p;
+	int r;
+
+	if (k->r < 0 || !v->pool_id || !v->path[0] || !strcmp(v->state, "Allocated"))
+		return 0;
+	p = malloc(sizeof(*p));
+	if (!p) {
+		k->r = -ENOMEM;
+		return 0;
+	}
+	r = pool_get(k->db, v->pool_id, p, k->err);
+	if (r == 0 && is_pfx(p))
+		r = k->map ? pfx_volume_map(k->m->pfx, p, v->path, k->h, k->err)
+			   : pfx_volume_unmap(k->m->pfx, p, v->path, k->h, k->err);
+	if (r < 0)
+		k->r = r;
+	free(p);
+	return 0;
+}
+
+int volume_ops_pfx_vm(struct mgmt *m, struct db *db, int64_t vm_id, int64_t host_id, bool map,
+		      char *errortext, size_t errlen)
+{
+	struct volume_filter f = { .instance_id = vm_id, .encrypted = -1 };
+	struct host_record *h = malloc(sizeof(*h));
+	struct vecs_err err = { 0 };
+	struct pfx_vm_scan k = { .m = m, .db = db, .h = h, .map = map, .err = &err };
+	int r = -ENOMEM;
+
+	if (h && (r = volume_ops_host(db, host_id, h, &err)) == 0 &&
+	    (r = volume_list(db, &f, pfx_vm_cb, &k, &err)) == 0)
+		r = k.r;
+	if (r < 0) {
+		if (map || !errortext[0])
+			snprintf(errortext, errlen, "Unable to %s the PowerFlex volumes of VM %lld %s host %s: %s",
+				 map ? "map" : "unmap", (long long)vm_id, map ? "to" : "from",
+				 h ? h->name : "?", err.msg);
+		mgmt_log(m, "powerflex: %s volumes of vm %lld on host %lld failed: %s",
+			 map ? "map" : "unmap", (long long)vm_id, (long long)host_id, err.msg);
+	}
+	free(h);
+	return r;
+}
+
 int volume_ops_create(struct mgmt *m, struct db *db, struct volume_record *v, int64_t host_id,
 		      const struct template_record *t, const char *snapshot_uuid, int *errcode,
 		      char *errortext, size_t errlen)
 {
+	char pfx_id[64] = "";
 	struct disk_offering_record off;
 	struct endpoint *e = calloc(1, sizeof(*e));
 	struct snapshot_record s;
@@ -173,6 +248,31 @@ int volume_ops_create(struct mgmt *m, struct db *db, struct volume_record *v, in
 		r = passphrase_create_for_volume(db, &m->enc, v->id, &pid, &err);
 	if (r == 0)
 		r = volume_get(db, v->id, v, &err);
+	if (r == 0 && is_pfx(&e->pool)) {
+		/* create on the gateway and map to the host that formats it */
+		uint64_t bytes = v->size;
+		char name[64];
+
+		if (t && t->size > bytes)
+			bytes = t->size;
+		if (!bytes)
+			bytes = GIB;
+		/* room for the LUKS header: the payload is the size asked for */
+		if (off.encrypt)
+			bytes += PFX_LUKS_HEADER_BYTES;
+		snprintf(name, sizeof(name), "vol-%lld-%.8s", (long long)v->id, v->uuid);
+		r = pfx_volume_create(m->pfx, &e->pool, name, bytes, pfx_id, sizeof(pfx_id), &err);
+		if (r == 0 && (r = pfx_volume_map(m->pfx, &e->pool, pfx_id, &e->host, &err)) < 0) {
+			struct vecs_err e2 = { 0 };
+			pfx_volume_remove(m->pfx, &e->pool, pfx_id, &e2);
+		}
+		if (r == 0) {
+			mgmt_log(m, "powerflex: volume %s created as %s on pool %s, mapped to host %s",
+				 v->uuid, pfx_id, e->pool.name, e->host.name);
+			snprintf(v->path, sizeof(v->path), "%s", pfx_id);
+			snprintf(v->format, sizeof(v->format), "RAW");
+		}
+	}
 	if (r < 0)
 		goto fail;
 	vol = volume_to(m, db, v, &e->pool, &err);
@@ -194,18 +294,31 @@ int volume_ops_create(struct mgmt *m, struct db *db, struct volume_record *v, in
 	json_decref(args);
 	if (r < 0) {
 		*errcode = API_ERR_INTERNAL;
+		if (pfx_id[0]) {
+			struct vecs_err e2 = { 0 };
+			if (pfx_volume_remove(m->pfx, &e->pool, pfx_id, &e2) < 0)
+				mgmt_log(m, "powerflex: volume %s left on pool %s: %s", pfx_id,
+					 e->pool.name, e2.msg);
+		}
 		free(e);
 		return r;
 	}
 	{
-		json_t *p = json_object_get(res, "path"), *sz = json_object_get(res, "size"),
+		json_t *p = pfx_id[0] ? NULL : json_object_get(res, "path"),
+		       *sz = json_object_get(res, "size"),
 		       *ef = json_object_get(res, "encrypt_format");
 		const char *fmt = json_string_value(json_object_get(res, "format"));
 
 		r = volume_set_placement(db, v->id, e->pool.id,
-					 json_is_string(p) ? json_string_value(p) : v->uuid,
+					 json_is_string(p) ? json_string_value(p)
+					 : pfx_id[0]	    ? pfx_id
+							    : v->uuid,
 					 fmt && !strcmp(fmt, "raw") ? "RAW" : "QCOW2",
-					 json_is_integer(sz) ? (uint64_t)json_integer_value(sz) : v->size,
+					 /* PowerFlex: the size asked for, not the device's (rounded
+					  * up to the allocation unit, plus the LUKS header) */
+					 pfx_id[0] && v->size ? v->size
+					 : json_is_integer(sz) ? (uint64_t)json_integer_value(sz)
+							       : v->size,
 					 "Ready", &err);
 		if (r == 0 && json_is_string(ef))
 			r = volume_set_encrypt_format(db, v->id, json_string_value(ef), &err);
@@ -289,6 +402,12 @@ int volume_ops_attach(struct mgmt *m, struct db *db, struct volume_record *v,
 		}
 		if (r == 0)
 			r = pool_get(db, v->pool_id, &e->pool, &err);
+		if (r == 0 && (r = volume_get(db, v->id, v, &err)) == 0)
+			r = pfx_map(m, &e->pool, v, &e->host, &err);
+		if (r < 0) {
+			free(e);
+			return failed(r, errcode, errortext, errlen, "attach", v, &err);
+		}
 		if (r == 0) {
 			vol = volume_to(m, db, v, &e->pool, &err);
 			args = json_pack("{s:s, s:o, s:I}", "name", vm->instance_name, "volume", vol,
@@ -342,6 +461,8 @@ int volume_ops_detach(struct mgmt *m, struct db *db, struct volume_record *v, in
 				free(e);
 				return r;
 			}
+			if (is_pfx(&e->pool) && v->path[0])
+				r = pfx_volume_unmap(m->pfx, &e->pool, v->path, &e->host, &err);
 		}
 	}
 	if (r == 0)
@@ -363,6 +484,20 @@ int volume_ops_resize(struct mgmt *m, struct db *db, struct volume_record *v, ui
 		return -ENOMEM;
 	if (strcmp(v->state, "Allocated")) {
 		r = endpoint_of(m, db, v, e, &err);
+		if (r == 0 && is_pfx(&e->pool)) {
+			uint64_t kb = 0;
+
+			/* grown by the LUKS header too: an online resize asks QEMU for `size`
+			 * bytes of payload behind the header */
+			r = pfx_volume_resize(m->pfx, &e->pool, v->path,
+					      size + (volume_is_encrypted(db, v) ? PFX_LUKS_HEADER_BYTES : 0),
+					      &kb, &err);
+			if (r == 0)
+				r = pfx_map(m, &e->pool, v, &e->host, &err);
+			if (r == 0)
+				mgmt_log(m, "powerflex: volume %s (%s) is %llu KiB", v->uuid, v->path,
+					 (unsigned long long)kb);
+		}
 		if (r < 0)
 			goto out;
 		args = json_pack("{s:o, s:I}", "volume", volume_to(m, db, v, &e->pool, &err),
@@ -379,7 +514,7 @@ int volume_ops_resize(struct mgmt *m, struct db *db, struct volume_record *v, ui
 			return r;
 		}
 		sz = json_object_get(res, "size");
-		if (json_is_integer(sz))
+		if (json_is_integer(sz) && !is_pfx(&e->pool))
 			size = (uint64_t)json_integer_value(sz);
 		json_decref(res);
 	}
@@ -403,6 +538,8 @@ int volume_ops_destroy(struct mgmt *m, struct db *db, struct volume_record *v, i
 		return -ENOMEM;
 	if (v->pool_id && strcmp(v->state, "Allocated")) {
 		r = endpoint_of(m, db, v, e, &err);
+		if (r == 0)
+			r = pfx_map(m, &e->pool, v, &e->host, &err);
 		if (r < 0)
 			goto out;
 		args = json_pack("{s:o}", "volume", volume_to(m, db, v, &e->pool, &err));
@@ -414,6 +551,13 @@ int volume_ops_destroy(struct mgmt *m, struct db *db, struct volume_record *v, i
 			*errcode = API_ERR_INTERNAL;
 			free(e);
 			return r;
+		}
+		if (is_pfx(&e->pool) && v->path[0]) {
+			r = pfx_volume_remove(m->pfx, &e->pool, v->path, &err);
+			if (r < 0)
+				goto out;
+			mgmt_log(m, "powerflex: volume %s (%s) removed from pool %s", v->uuid,
+				 v->path, e->pool.name);
 		}
 	}
 	r = volume_remove(db, v->id, &err);
@@ -437,6 +581,8 @@ int volume_ops_snapshot(struct mgmt *m, struct db *db, struct snapshot_record *s
 	r = volume_get(db, s->volume_id, &v, &err);
 	if (r == 0)
 		r = endpoint_of(m, db, &v, e, &err);
+	if (r == 0)
+		r = pfx_map(m, &e->pool, &v, &e->host, &err);
 	if (r < 0) {
 		snapshot_set_result(db, s->id, "Error", NULL, 0, &err);
 		free(e);
@@ -483,6 +629,8 @@ int volume_ops_revert(struct mgmt *m, struct db *db, struct snapshot_record *s, 
 	r = volume_get(db, s->volume_id, &v, &err);
 	if (r == 0)
 		r = endpoint_of(m, db, &v, e, &err);
+	if (r == 0)
+		r = pfx_map(m, &e->pool, &v, &e->host, &err);
 	if (r < 0) {
 		free(e);
 		return failed(r, errcode, errortext, errlen, "revert", &v, &err);
@@ -519,6 +667,11 @@ int volume_ops_migrate(struct mgmt *m, struct db *db, struct volume_record *v, i
 	r = endpoint_of(m, db, v, e, &err);
 	if (r == 0)
 		r = pool_get(db, pool_id, dp, &err);
+	if (r == 0)
+		r = pfx_map(m, &e->pool, v, &e->host, &err);
+	if (r == 0 && is_pfx(dp))
+		r = vecs_err_set(&err, -EOPNOTSUPP,
+				 "migrating a volume onto a PowerFlex pool is not supported");
 	if (r < 0)
 		goto fail;
 	/* the destination row: same everything, no passphrase yet */
@@ -595,6 +748,9 @@ int volume_ops_migrate(struct mgmt *m, struct db *db, struct volume_record *v, i
 		errortext[0] = '\0'; /* the migration itself succeeded; logged */
 	json_decref(args);
 	json_decref(res);
+	if (is_pfx(&e->pool) && v->path[0] && pfx_volume_remove(m->pfx, &e->pool, v->path, &err) < 0)
+		mgmt_log(m, "powerflex: source volume %s left on pool %s: %s", v->path,
+			 e->pool.name, err.msg);
 	goto out;
 fail:
 	failed(r, errcode, errortext, errlen, "migrate", v, &err);

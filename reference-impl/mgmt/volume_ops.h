@@ -43,6 +43,10 @@ int volume_ops_revert(struct mgmt *m, struct db *db, struct snapshot_record *s, 
 		      char *errortext, size_t errlen);
 /* copy_volume to pool_id: a new row takes the source's passphrase_id and encrypt_format
  * (passphrase_copy_reference), then the uuid, and the source row is removed. */
+/* PowerFlex: map (map = true) every created volume of vm on a PowerFlex pool to the SDC
+ * of host_id, or unmap it from there. Other pools: nothing. */
+int volume_ops_pfx_vm(struct mgmt *m, struct db *db, int64_t vm_id, int64_t host_id, bool map,
+		      char *errortext, size_t errlen);
 int volume_ops_migrate(struct mgmt *m, struct db *db, struct volume_record *v, int64_t pool_id,
 		       int *errcode, char *errortext, size_t errlen);
 

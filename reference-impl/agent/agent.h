@@ -104,7 +104,11 @@ struct agent_vol {
 	enum agent_pool pool;
 	const char *path_arg;   /* volume.path: file name, or ScaleIO volume id */
 	char path[PATH_MAX];    /* file, or the block device the SDC link resolves to */
-	char usage[PATH_MAX];   /* what names its secret (file path; ScaleIO: by-id path) */
+	char usage[PATH_MAX];   /* what names its secret (file path; ScaleIO: by-id path;
+				 * NFS: /mnt/<pool uuid>/<file>, CloudStack's mount point) */
+	/* NFS: path is the volume's nfs://<host><export>/<file> URL (qemu-img) */
+	char nfs_host[64];      /* server address */
+	char nfs_path[PATH_MAX / 2]; /* <export>/<file>: the path on the server */
 	char secret_uuid[37];
 	const char *format;     /* qcow2 / raw */
 	uint64_t size;
@@ -117,6 +121,18 @@ struct agent_vol {
 int agent_vol_parse(struct agent *a, json_t *vol, const struct chan_secrets *secrets,
 		    const char *secret_path, bool need_device, struct agent_vol *v,
 		    struct vecs_err *err);
+
+/* A file volume (local, smp: the file system; NFS: libnfs in this host's netns, through
+ * `vecs-agent --nfs-helper`): whether it exists (1, 0, or <0 when the server cannot be
+ * asked), unlink (ENOENT is not an error),
+ * rename to another file name in the same directory. */
+int agent_vol_exists(struct agent *a, const struct agent_vol *v, struct vecs_err *err);
+int agent_vol_unlink(struct agent *a, const struct agent_vol *v, struct vecs_err *err);
+int agent_vol_rename(struct agent *a, const struct agent_vol *from, const struct agent_vol *to,
+		     struct vecs_err *err);
+/* `vecs-agent --nfs-helper OP SERVER EXPORT FILE [FILE2]` (run in the host's netns):
+ * OP exists | rm | rename. Exit 0, 1 (no such file), 2 (error, on stderr). */
+int agent_nfs_helper_main(int argc, char **argv);
 
 /* Command handlers (volume_cmds.c, vm_cmds.c). */
 int h_host_info(void *, json_t *, const struct chan_secrets *, json_t **, struct vecs_err *);

@@ -2,6 +2,7 @@
  * qemu-img runs, libcryptsetup, and volume arguments resolved per pool type. */
 #include "agent/agent.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libcryptsetup.h>
@@ -169,9 +170,17 @@ int agent_qimg_run(struct agent *a, struct qimg_cmd *c, char *out, size_t out_ca
 	char errbuf[4096];
 	int status = 0, r;
 
+	char netns[128];
+	bool nfs = false;
+
+	/* an image on NFS is reached from the host's network namespace */
+	for (size_t i = 0; c->argv[i]; i++)
+		nfs = nfs || !strncmp(c->argv[i], "nfs://", 6) || strstr(c->argv[i], "file.driver=nfs");
+	snprintf(netns, sizeof(netns), "/run/netns/%s", a->netns);
 	snprintf(preload, sizeof(preload), "LD_PRELOAD=%s", a->shim);
 	for (unsigned attempt = 0;; attempt++) {
 		struct vecs_spawn_opts o = { .timeout_ms = 600000,
+					     .netns = nfs ? netns : NULL,
 					     .env_extra = a->kdf_fast ? env : NULL,
 					     .out = out,
 					     .out_cap = out_cap,
@@ -347,11 +356,189 @@ int agent_vol_parse(struct agent *a, json_t *vol, const struct chan_secrets *sec
 						    v->path, v->name);
 		}
 	} else if (!strcmp(type, "nfs")) {
-		return vecs_err_set(err, -EOPNOTSUPP,
-				    "volume %s: NFS pools are not supported by this agent yet", v->name);
+		const char *host = json_string_value(json_object_get(pool, "host"));
+		const char *puuid = json_string_value(json_object_get(pool, "uuid"));
+		size_t pl = ppath ? strlen(ppath) : 0;
+
+		v->pool = POOL_NFS;
+		if (!safe_name(host) || strlen(host) >= sizeof(v->nfs_host) || strchr(host, ':'))
+			return vecs_err_set(err, -EINVAL, "volume %s: NFS pool without a server address",
+					    v->name);
+		if (!ppath || ppath[0] != '/')
+			return vecs_err_set(err, -EINVAL, "volume %s: NFS export path must be absolute",
+					    v->name);
+		while (pl > 1 && ppath[pl - 1] == '/')
+			pl--;
+		snprintf(v->nfs_host, sizeof(v->nfs_host), "%s", host);
+		/* volumes at the top level of the export (QEMU mounts the directory part) */
+		if (snprintf(v->nfs_path, sizeof(v->nfs_path), "%.*s/%s", (int)(pl > 1 ? pl : 0),
+			     ppath, v->path_arg) >= (int)sizeof(v->nfs_path) ||
+		    snprintf(v->path, sizeof(v->path), "nfs://%s%s", host, v->nfs_path) >=
+			    (int)sizeof(v->path))
+			return vecs_err_set(err, -ENAMETOOLONG, "volume %s: path too long", v->name);
+		/* the secret is named by the path CloudStack's agent gives the volume: the
+		 * pool mounted at /mnt/<pool uuid>, the same on every host */
+		if (puuid && safe_name(puuid))
+			snprintf(v->usage, sizeof(v->usage), "/mnt/%s/%s", puuid, v->path_arg);
+		else
+			snprintf(v->usage, sizeof(v->usage), "%s", v->path);
+		if (!v->format)
+			v->format = "qcow2";
+		if (strcmp(v->format, "qcow2"))
+			return vecs_err_set(err, -EINVAL, "volume %s: NFS volumes are qcow2", v->name);
 	} else {
 		return vecs_err_set(err, -EINVAL, "volume %s: unknown pool type %s", v->name, type);
 	}
 	agent_name_uuid(v->usage, strlen(v->usage), v->secret_uuid);
 	return 0;
+}
+
+/* --- NFS: file operations through libnfs in the host's netns ------------------------ */
+
+/* Run `vecs-agent --nfs-helper op ...` in this host's netns: its exit status, or <0. */
+static int nfs_helper(struct agent *a, const char *op, const struct agent_vol *v,
+		      const struct agent_vol *v2, struct vecs_err *err)
+{
+	char netns[128], exp[PATH_MAX / 2], errbuf[1024];
+	const char *file, *file2 = v2 ? strrchr(v2->nfs_path, '/') + 1 : NULL;
+	/* this very program, also when a rebuild replaced the file since it started */
+	const char *self = "/proc/self/exe";
+	int status = 0, r;
+
+	snprintf(exp, sizeof(exp), "%s", v->nfs_path);
+	file = strrchr(v->nfs_path, '/') + 1;
+	exp[file - 1 - v->nfs_path] = '\0';
+	if (!exp[0])
+		snprintf(exp, sizeof(exp), "/");
+	snprintf(netns, sizeof(netns), "/run/netns/%s", a->netns);
+	const char *argv[] = { self, "--nfs-helper", op, v->nfs_host, exp, file, file2, NULL };
+	struct vecs_spawn_opts o = { .timeout_ms = 60000, .netns = netns, .errbuf = errbuf,
+				     .err_cap = sizeof(errbuf) };
+	errbuf[0] = '\0';
+	if ((r = vecs_spawn_run(argv, &o, &status, err)) < 0)
+		return r;
+	if (status == 2 || status < 0)
+		return vecs_err_set(err, -EIO, "NFS %s of %s failed: %s", op, v->path,
+				    last_line(errbuf));
+	return status;
+}
+
+int agent_vol_exists(struct agent *a, const struct agent_vol *v, struct vecs_err *err)
+{
+	struct stat st;
+
+	if (v->pool == POOL_NFS) {
+		int r = nfs_helper(a, "exists", v, NULL, err);
+		return r < 0 ? r : r == 0;
+	}
+	return lstat(v->path, &st) == 0;
+}
+
+int agent_vol_unlink(struct agent *a, const struct agent_vol *v, struct vecs_err *err)
+{
+	if (v->pool == POOL_NFS) {
+		int r = nfs_helper(a, "rm", v, NULL, err);
+		return r < 0 ? r : 0;
+	}
+	if (unlink(v->path) < 0 && errno != ENOENT)
+		return vecs_err_set(err, -errno, "cannot delete volume %s (%s): %s", v->name, v->path,
+				    strerror(errno));
+	return 0;
+}
+
+int agent_vol_rename(struct agent *a, const struct agent_vol *from, const struct agent_vol *to,
+		     struct vecs_err *err)
+{
+	if (from->pool == POOL_NFS) {
+		int r = nfs_helper(a, "rename", from, to, err);
+		return r < 0 ? r : r == 1 ? vecs_err_set(err, -ENOENT, "NFS rename: no %s",
+							 from->path)
+					  : 0;
+	}
+	if (rename(from->path, to->path) < 0)
+		return vecs_err_set(err, -errno, "cannot replace volume %s: %s", to->name,
+				    strerror(errno));
+	return 0;
+}
+
+/* libnfs 4 (libnfs13), loaded at run time: Debian ships the library and its tools but
+ * no nfs-rm; the headers (libnfs-dev) are not needed for these few calls. */
+struct nfs_context;
+struct nfsfh;
+
+int agent_nfs_helper_main(int argc, char **argv)
+{
+	struct nfs_context *(*init)(void);
+	void (*destroy)(struct nfs_context *);
+	int (*mount)(struct nfs_context *, const char *, const char *);
+	int (*nunlink)(struct nfs_context *, const char *);
+	int (*nrename)(struct nfs_context *, const char *, const char *);
+	int (*nopen)(struct nfs_context *, const char *, int, struct nfsfh **);
+	int (*nclose)(struct nfs_context *, struct nfsfh *);
+	char *(*nerror)(struct nfs_context *);
+	void *lib = dlopen("libnfs.so.13", RTLD_NOW);
+	struct nfs_context *nfs;
+	char p1[PATH_MAX], p2[PATH_MAX];
+	const char *op;
+	int r = 2;
+
+	if (argc < 6 || (!strcmp(argv[2], "rename") && argc < 7)) {
+		fputs("usage: vecs-agent --nfs-helper exists|rm|rename SERVER EXPORT FILE [FILE2]\n",
+		      stderr);
+		return 2;
+	}
+	if (!lib) {
+		fprintf(stderr, "cannot load libnfs: %s\n", dlerror());
+		return 2;
+	}
+	*(void **)&init = dlsym(lib, "nfs_init_context");
+	*(void **)&destroy = dlsym(lib, "nfs_destroy_context");
+	*(void **)&mount = dlsym(lib, "nfs_mount");
+	*(void **)&nunlink = dlsym(lib, "nfs_unlink");
+	*(void **)&nrename = dlsym(lib, "nfs_rename");
+	*(void **)&nopen = dlsym(lib, "nfs_open");
+	*(void **)&nclose = dlsym(lib, "nfs_close");
+	*(void **)&nerror = dlsym(lib, "nfs_get_error");
+	if (!init || !destroy || !mount || !nunlink || !nrename || !nopen || !nclose || !nerror) {
+		fputs("libnfs lacks a needed function\n", stderr);
+		return 2;
+	}
+	op = argv[2];
+	snprintf(p1, sizeof(p1), "/%s", argv[5]);
+	snprintf(p2, sizeof(p2), "/%s", argc > 6 ? argv[6] : "");
+	if (!(nfs = init())) {
+		fputs("libnfs: no context\n", stderr);
+		return 2;
+	}
+	if (mount(nfs, argv[3], argv[4]) < 0) {
+		fprintf(stderr, "cannot mount %s:%s: %s\n", argv[3], argv[4], nerror(nfs));
+		goto out;
+	}
+	if (!strcmp(op, "exists")) {
+		struct nfsfh *fh = NULL;
+		int e = nopen(nfs, p1, O_RDONLY, &fh);
+		if (e == 0) {
+			nclose(nfs, fh);
+			r = 0;
+		} else {
+			r = e == -ENOENT ? 1 : 2;
+			if (r == 2)
+				fprintf(stderr, "cannot open %s: %s\n", p1, nerror(nfs));
+		}
+	} else if (!strcmp(op, "rm")) {
+		int e = nunlink(nfs, p1);
+		r = e == 0 ? 0 : e == -ENOENT ? 1 : 2;
+		if (r == 2)
+			fprintf(stderr, "cannot remove %s: %s\n", p1, nerror(nfs));
+	} else if (!strcmp(op, "rename")) {
+		int e = nrename(nfs, p1, p2);
+		r = e == 0 ? 0 : e == -ENOENT ? 1 : 2;
+		if (r == 2)
+			fprintf(stderr, "cannot rename %s to %s: %s\n", p1, p2, nerror(nfs));
+	} else {
+		fprintf(stderr, "unknown NFS operation %s\n", op);
+	}
+out:
+	destroy(nfs);
+	return r;
 }

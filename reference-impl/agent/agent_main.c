@@ -193,6 +193,8 @@ int main(int argc, char **argv)
 	sigset_t sigs;
 	int c, sig, rc = 2;
 
+	if (argc > 1 && !strcmp(argv[1], "--nfs-helper"))
+		return agent_nfs_helper_main(argc, argv);
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd': host_dir = optarg; break;

@@ -13,19 +13,24 @@
 #include "util/err.h"
 
 #define AGENT_VM_MAX_DISKS 8
+/* PCIe root ports of a domain: a slot per disk (boot and hot-plugged) and the few
+ * controllers libvirt adds itself (USB) */
+#define AGENT_VM_ROOT_PORTS 12
 
 enum agent_disk_kind {
 	AGENT_DISK_FILE,  /* qcow2 file (local, smp) */
 	AGENT_DISK_BLOCK, /* block device (ScaleIO): host_device */
+	AGENT_DISK_NFS,   /* qcow2 on an NFS export: <disk type='network'>, protocol nfs */
 };
 
 struct agent_disk_spec {
 	enum agent_disk_kind kind;
-	const char *source;      /* file path or block device path */
+	const char *source;      /* file path, block device path, or path on the NFS server */
 	const char *format;      /* "qcow2" or "raw" */
 	const char *target;      /* "vda", "vdb", ... (virtio) */
 	const char *secret_uuid; /* NULL: not encrypted */
 	char target_buf[8];      /* holds target when it came as a device id */
+	const char *nfs_host;    /* AGENT_DISK_NFS: the server's address */
 };
 
 /* The disk's target from a command's "device": CloudStack's integer device id (0 ROOT,
@@ -56,5 +61,10 @@ int agent_secret_xml(const char *uuid, const char *usage_path, char **out,
  * (as libvirt returns it: either quote), at most max, into uuids[i] (37 bytes each).
  * Returns the number found. */
 size_t agent_xml_secret_uuids(const char *xml, char (*uuids)[37], size_t max);
+
+/* The file disks of a domain XML (as libvirt returns it: either quote): each <disk
+ * type='file'>'s <source file=...> into paths[i] and the secret UUID of its
+ * <encryption> into uuids[i] ("" when not encrypted), at most max. Returns the count. */
+size_t agent_xml_file_disks(const char *xml, char (*paths)[4096], char (*uuids)[37], size_t max);
 
 #endif

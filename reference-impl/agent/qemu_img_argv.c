@@ -87,6 +87,9 @@ static int check_image(const struct qimg_image *img, struct vecs_err *err)
 	if (!img->format || (strcmp(img->format, "qcow2") && strcmp(img->format, "raw")))
 		return vecs_err_set(err, -EINVAL, "qemu-img: image %s: format must be qcow2 or raw",
 				    img->path);
+	if (img->nfs_host && (!img->nfs_path || img->nfs_path[0] != '/'))
+		return vecs_err_set(err, -EINVAL, "qemu-img: NFS image %s needs a server path",
+				    img->path);
 	if (img->key_file && strchr(img->key_file, ','))
 		return vecs_err_set(err, -EINVAL, "qemu-img: key file path %s has a comma",
 				    img->key_file);
@@ -95,11 +98,31 @@ static int check_image(const struct qimg_image *img, struct vecs_err *err)
 
 char *qimg_image_opts(const struct qimg_image *img, const char *sid)
 {
-	char *path = escape_commas(img->path), *out = NULL;
+	char *path, *out = NULL, *host = NULL, *file = NULL;
 	const char *fdrv = img->block ? "host_device" : "file";
 	int r;
 
-	if (!path)
+	if (img->nfs_host) {
+		/* file.driver=nfs with the server and the path on it */
+		char *np = escape_commas(img->nfs_path ? img->nfs_path : "");
+		host = escape_commas(img->nfs_host);
+		r = np && host ? asprintf(&file, "file.driver=nfs,file.server.type=inet,"
+					 "file.server.host=%s,file.path=%s", host, np)
+			       : -1;
+		free(np);
+		free(host);
+		if (r < 0)
+			return NULL;
+		if (!strcmp(img->format, "qcow2") && img->key_file)
+			r = asprintf(&out, "driver=qcow2,encrypt.key-secret=%s,%s", sid, file);
+		else if (img->key_file)
+			r = asprintf(&out, "driver=luks,key-secret=%s,%s", sid, file);
+		else
+			r = asprintf(&out, "driver=%s,%s", img->format, file);
+		free(file);
+		return r < 0 ? NULL : out;
+	}
+	if (!(path = escape_commas(img->path)))
 		return NULL;
 	if (!strcmp(img->format, "qcow2") && img->key_file)
 		r = asprintf(&out, "driver=qcow2,encrypt.key-secret=%s,file.driver=%s,file.filename=%s",

@@ -29,6 +29,10 @@ struct qimg_image {
 	const char *format;   /* "qcow2" or "raw" (raw + key_file: LUKS, QEMU's luks driver) */
 	bool block;           /* a block device (file.driver=host_device) */
 	const char *key_file; /* NULL: not encrypted */
+	/* NFS (QEMU's nfs driver, libnfs): the server and the path on it ("/export/v.qcow2");
+	 * path is then the image's nfs:// URL, used where a plain file name goes */
+	const char *nfs_host;
+	const char *nfs_path;
 };
 
 /* qemu-img create: a new qcow2 file, LUKS-encrypted when img->key_file is set. */

@@ -3,10 +3,13 @@
  * source). Secrets are libvirt's ephemeral private secrets named by the volume path
  * (agent_uuid.h), their value set with virSecretSetValue only. */
 #include <errno.h>
+#include <fcntl.h>
 #include <libvirt/virterror.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "agent/agent.h"
@@ -58,6 +61,17 @@ void agent_secret_undefine(struct agent *a, virConnectPtr conn, const char *uuid
 	agent_ledger_forget(a, VECS_OBJ_SECRET, a->uri, uuid);
 }
 
+/* A volume's disk: file, block device (ScaleIO) or network disk (NFS, by its path on
+ * the server). */
+static void disk_of(const struct agent_vol *v, struct agent_disk_spec *ds)
+{
+	ds->kind = v->pool == POOL_SCALEIO ? AGENT_DISK_BLOCK
+		   : v->pool == POOL_NFS   ? AGENT_DISK_NFS
+					   : AGENT_DISK_FILE;
+	ds->source = v->pool == POOL_NFS ? v->nfs_path : v->path;
+	ds->nfs_host = v->pool == POOL_NFS ? v->nfs_host : NULL;
+}
+
 /* A VM argument: the spec for agent_domain_xml and the volumes of its disks. */
 struct vm_arg {
 	struct agent_vm_spec spec;
@@ -98,8 +112,7 @@ static int vm_parse(struct agent *a, json_t *vm, const struct chan_secrets *s, b
 		if ((r = agent_vol_parse(a, json_object_get(d, "volume"), s, sp_path, need_device, v,
 					 err)) < 0)
 			return r;
-		ds->kind = v->pool == POOL_SCALEIO ? AGENT_DISK_BLOCK : AGENT_DISK_FILE;
-		ds->source = v->path;
+		disk_of(v, ds);
 		ds->format = v->format;
 		agent_disk_set_target(ds, json_object_get(d, "device"));
 		ds->secret_uuid = v->encrypted ? v->secret_uuid : NULL;
@@ -254,6 +267,21 @@ int h_reboot_vm(void *ctx, json_t *args, const struct chan_secrets *s, json_t **
 	return r;
 }
 
+/* Whether the running domain still has a disk with target dev (its live XML). */
+static bool disk_present(virDomainPtr dom, const char *dev)
+{
+	char *xml = virDomainGetXMLDesc(dom, 0), a[32], b[32];
+	bool present;
+
+	if (!xml)
+		return true;
+	snprintf(a, sizeof(a), "<target dev='%s'", dev);
+	snprintf(b, sizeof(b), "<target dev=\"%s\"", dev);
+	present = strstr(xml, a) || strstr(xml, b);
+	free(xml);
+	return present;
+}
+
 static int attach_detach(struct agent *a, json_t *args, const struct chan_secrets *s,
 			 bool attach, struct vecs_err *err)
 {
@@ -268,8 +296,7 @@ static int attach_detach(struct agent *a, json_t *args, const struct chan_secret
 	if ((r = agent_vol_parse(a, json_object_get(args, "volume"), s, "volume.passphrase", true,
 				 &v, err)) < 0)
 		return r;
-	ds.kind = v.pool == POOL_SCALEIO ? AGENT_DISK_BLOCK : AGENT_DISK_FILE;
-	ds.source = v.path;
+	disk_of(&v, &ds);
 	ds.format = v.format;
 	agent_disk_set_target(&ds, json_object_get(args, "device"));
 	ds.secret_uuid = v.encrypted ? v.secret_uuid : NULL;
@@ -293,11 +320,29 @@ static int attach_detach(struct agent *a, json_t *args, const struct chan_secret
 				agent_secret_undefine(a, conn, v.secret_uuid);
 		}
 	} else {
-		if (virDomainDetachDeviceFlags(dom, xml, VIR_DOMAIN_AFFECT_LIVE) < 0)
+		struct timespec t0, t1;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		if (virDomainDetachDeviceFlags(dom, xml, VIR_DOMAIN_AFFECT_LIVE) < 0) {
 			r = vecs_err_set(err, -EIO, "cannot detach volume %s from VM %s: %s", v.name,
 					 name, agent_virt_error());
-		else if (v.encrypted)
-			agent_secret_undefine(a, conn, v.secret_uuid);
+		} else {
+			/* libvirt returns once the unplug is requested (after waiting 5 s for
+			 * QEMU's DEVICE_DELETED): the disk goes only when the guest ejects it */
+			bool gone = false;
+			for (int i = 0; i < 50 && !(gone = !disk_present(dom, ds.target)); i++)
+				usleep(100000);
+			clock_gettime(CLOCK_MONOTONIC, &t1);
+			agent_log(a, "detach_volume %s from VM %s: %s after %.1f s", v.name, name,
+				  gone ? "gone" : "still there",
+				  (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
+			if (!gone)
+				r = vecs_err_set(err, -EBUSY,
+						 "cannot detach volume %s from VM %s: the guest did not "
+						 "release disk %s (no OS acknowledged the hot-unplug)",
+						 v.name, name, ds.target);
+			else if (v.encrypted)
+				agent_secret_undefine(a, conn, v.secret_uuid);
+		}
 	}
 	if (r == 0)
 		agent_log(a, "%s_volume %s %s VM %s", attach ? "attach" : "detach", v.name,
@@ -424,6 +469,129 @@ static int replace_all(char **xml, const char *from, const char *to)
 	return 0;
 }
 
+/* The destination's libvirt, reached as the source libvirtd reaches it: from this host's
+ * network namespace (entered by this thread only, for the connect). */
+static virConnectPtr dest_conn(struct agent *a, const char *uri, struct vecs_err *err)
+{
+	char path[128];
+	virConnectPtr c = NULL;
+	int self = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC), ns;
+
+	snprintf(path, sizeof(path), "/run/netns/%s", a->netns);
+	ns = open(path, O_RDONLY | O_CLOEXEC);
+	if (self < 0 || ns < 0 || setns(ns, CLONE_NEWNET) < 0) {
+		vecs_err_set(err, -errno, "cannot enter %s to reach %s: %s", path, uri,
+			     strerror(errno));
+	} else {
+		c = virConnectOpen(uri);
+		if (setns(self, CLONE_NEWNET) < 0) {
+			/* this worker would stay in the host's netns: never go on like that */
+			agent_log(a, "cannot return to the agent's netns: %s", strerror(errno));
+			abort();
+		}
+		if (!c)
+			vecs_err_set(err, -EIO, "cannot connect to %s: %s", uri, agent_virt_error());
+	}
+	if (self >= 0)
+		close(self);
+	if (ns >= 0)
+		close(ns);
+	return c;
+}
+
+static const char *base_name(const char *p)
+{
+	const char *s = strrchr(p, '/');
+	return s ? s + 1 : p;
+}
+
+/* Without dest_vm (vecs-mgmt sends only name, dest_uri, copy_storage): the destination
+ * XML derived here. prepare_migration defined, on the destination, a secret per
+ * encrypted disk named by the disk's destination path (the volume's file name under the
+ * destination host's pool): each file disk of the running domain whose secret is on the
+ * destination under another path with the same file name moves to that path and secret.
+ * Unencrypted file disks follow the directory mapping of an encrypted one; those with
+ * none keep their path (shared storage). */
+static int derive_dest_xml(struct agent *a, virDomainPtr dom, const char *dest, char **xml,
+			   struct vecs_err *err)
+{
+	char (*paths)[4096] = calloc(AGENT_VM_MAX_DISKS, sizeof(*paths));
+	char (*to)[4096] = calloc(AGENT_VM_MAX_DISKS, sizeof(*to));
+	char uuids[AGENT_VM_MAX_DISKS][37], touu[AGENT_VM_MAX_DISKS][37];
+	virConnectPtr dc = NULL;
+	virSecretPtr *secs = NULL;
+	int nsec = 0, r = 0;
+	size_t n;
+
+	if (!paths || !to) {
+		r = vecs_err_set(err, -ENOMEM, "out of memory");
+		goto out;
+	}
+	if (!(*xml = virDomainGetXMLDesc(dom, VIR_DOMAIN_XML_MIGRATABLE))) {
+		r = vecs_err_set(err, -EIO, "cannot read the domain XML: %s", agent_virt_error());
+		goto out;
+	}
+	n = agent_xml_file_disks(*xml, paths, uuids, AGENT_VM_MAX_DISKS);
+	if (!n)
+		goto out;
+	if (!(dc = dest_conn(a, dest, err))) {
+		r = -EIO;
+		goto out;
+	}
+	if ((nsec = virConnectListAllSecrets(dc, &secs, 0)) < 0) {
+		r = vecs_err_set(err, -EIO, "cannot list the secrets on %s: %s", dest,
+				 agent_virt_error());
+		nsec = 0;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		to[i][0] = touu[i][0] = '\0';
+		if (!uuids[i][0])
+			continue;
+		for (int j = 0; j < nsec; j++) {
+			const char *u = virSecretGetUsageID(secs[j]);
+			if (virSecretGetUsageType(secs[j]) != VIR_SECRET_USAGE_TYPE_VOLUME || !u ||
+			    !strcmp(u, paths[i]) || strcmp(base_name(u), base_name(paths[i])))
+				continue;
+			snprintf(to[i], sizeof(to[i]), "%s", u);
+			virSecretGetUUIDString(secs[j], touu[i]);
+			break;
+		}
+	}
+	/* unencrypted disks: the directory mapping of an encrypted disk in the same dir */
+	for (size_t i = 0; i < n; i++) {
+		size_t dl = (size_t)(base_name(paths[i]) - paths[i]);
+		if (uuids[i][0])
+			continue;
+		for (size_t k = 0; k < n; k++)
+			if (to[k][0] && (size_t)(base_name(paths[k]) - paths[k]) == dl &&
+			    !strncmp(paths[k], paths[i], dl)) {
+				snprintf(to[i], sizeof(to[i]), "%.*s%s",
+					 (int)(base_name(to[k]) - to[k]), to[k], base_name(paths[i]));
+				break;
+			}
+	}
+	for (size_t i = 0; i < n && r == 0; i++) {
+		if (!to[i][0])
+			continue;
+		agent_log(a, "migrate: disk %s -> %s on the destination", paths[i], to[i]);
+		r = replace_all(xml, paths[i], to[i]);
+		if (r == 0 && touu[i][0])
+			r = replace_all(xml, uuids[i], touu[i]);
+		if (r < 0)
+			vecs_err_set(err, r, "out of memory");
+	}
+out:
+	for (int j = 0; j < nsec; j++)
+		virSecretFree(secs[j]);
+	free(secs);
+	if (dc)
+		virConnectClose(dc);
+	free(paths);
+	free(to);
+	return r;
+}
+
 int h_migrate_vm(void *ctx, json_t *args, const struct chan_secrets *s, json_t **result,
 		 struct vecs_err *err)
 {
@@ -487,6 +655,20 @@ int h_migrate_vm(void *ctx, json_t *args, const struct chan_secrets *s, json_t *
 					    xml) < 0) {
 			r = vecs_err_set(err, -ENOMEM, "migrate_vm %s: cannot build the destination XML",
 					 name);
+			goto out;
+		}
+	} else if (copy) {
+		if ((r = derive_dest_xml(a, dom, dest, &xml, err)) < 0 ||
+		    virTypedParamsAddString(&params, &nparams, &maxparams, VIR_MIGRATE_PARAM_DEST_XML,
+					    xml) < 0) {
+			if (r == 0)
+				r = vecs_err_set(err, -ENOMEM, "out of memory");
+			else {
+				char why[sizeof(err->msg)];
+				snprintf(why, sizeof(why), "%s", err->msg);
+				vecs_err_set(err, r, "migrate_vm %s: cannot build the destination XML: %s",
+					     name, why);
+			}
 			goto out;
 		}
 	}

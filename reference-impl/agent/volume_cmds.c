@@ -22,6 +22,8 @@ static void qimg_of(const struct agent_vol *v, const struct agent_key *k, struct
 	img->format = v->format;
 	img->block = v->pool == POOL_SCALEIO;
 	img->key_file = v->encrypted ? k->path : NULL;
+	img->nfs_host = v->pool == POOL_NFS ? v->nfs_host : NULL;
+	img->nfs_path = v->pool == POOL_NFS ? v->nfs_path : NULL;
 }
 
 /* The volume's size: qcow2 virtual size, or the block device's size. */
@@ -93,7 +95,6 @@ static int make_volume(struct agent *a, struct agent_vol *v, const struct qimg_i
 	struct agent_key k = { 0 };
 	struct qimg_image dst;
 	struct qimg_cmd c;
-	struct stat st;
 	int r = 0;
 
 	if (v->encrypted && (r = agent_key_write(a, v->pass, &k, err)) < 0)
@@ -110,8 +111,9 @@ static int make_volume(struct agent *a, struct agent_vol *v, const struct qimg_i
 			agent_luks_wipe_header(v->path, NULL);
 		goto out;
 	}
-	if (lstat(v->path, &st) == 0) {
-		r = vecs_err_set(err, -EEXIST, "volume %s: %s already exists", v->name, v->path);
+	if ((r = agent_vol_exists(a, v, err)) != 0) {
+		if (r > 0)
+			r = vecs_err_set(err, -EEXIST, "volume %s: %s already exists", v->name, v->path);
 		goto out;
 	}
 	if (src)
@@ -132,7 +134,7 @@ static int make_volume(struct agent *a, struct agent_vol *v, const struct qimg_i
 		}
 	}
 	if (r < 0)
-		unlink(v->path);
+		agent_vol_unlink(a, v, NULL);
 out:
 	agent_key_remove(a, &k);
 	return r;
@@ -171,7 +173,7 @@ int h_create_volume(void *ctx, json_t *args, const struct chan_secrets *s, json_
 	if ((r = vol_size(a, &v, &size, err)) < 0)
 		return r;
 	agent_log(a, "create_volume %s on %s: %s (%s)", v.name,
-		  v.pool == POOL_SCALEIO ? "scaleio" : "file pool", v.path,
+		  v.pool == POOL_SCALEIO ? "scaleio" : v.pool == POOL_NFS ? "nfs" : "file pool", v.path,
 		  v.encrypted ? "luks" : "plain");
 	*result = vol_result(&v, size, retries);
 	return 0;
@@ -195,9 +197,8 @@ int h_delete_volume(void *ctx, json_t *args, const struct chan_secrets *s, json_
 				    true, &dv, NULL) == 0 &&
 		    dv.encrypted && (r = agent_luks_wipe_header(dv.path, err)) < 0)
 			return r;
-	} else if (unlink(v.path) < 0 && errno != ENOENT) {
-		return vecs_err_set(err, -errno, "cannot delete volume %s (%s): %s", v.name, v.path,
-				    strerror(errno));
+	} else if ((r = agent_vol_unlink(a, &v, err)) < 0) {
+		return r;
 	}
 	agent_log(a, "delete_volume %s", v.name);
 	return 0;
@@ -225,7 +226,10 @@ int h_resize_volume(void *ctx, json_t *args, const struct chan_secrets *s, json_
 	want = (uint64_t)json_integer_value(ns);
 	if ((r = vol_size(a, &v, &size, err)) < 0)
 		return r;
-	if (want < size)
+	/* A ScaleIO device was already grown by the gateway (mgmt's PowerFlex driver, which
+	 * refuses shrinks itself) and holds the LUKS header on top of new_size: only the
+	 * guest-visible size grows here, so the device size is no measure of a shrink. */
+	if (want < size && v.pool != POOL_SCALEIO)
 		return vecs_err_set(err, -EINVAL, "volume %s: shrinking from %llu to %llu bytes is refused",
 				    v.name, (unsigned long long)size, (unsigned long long)want);
 	if (vm) {
@@ -236,7 +240,8 @@ int h_resize_volume(void *ctx, json_t *args, const struct chan_secrets *s, json_
 		if (!conn)
 			return -ECONNREFUSED;
 		dom = virDomainLookupByName(conn, vm);
-		r = dom ? virDomainBlockResize(dom, v.path, want, VIR_DOMAIN_BLOCK_RESIZE_BYTES) : -1;
+		/* a network disk is named by its path on the server */
+		r = dom ? virDomainBlockResize(dom, v.pool == POOL_NFS ? v.nfs_path : v.path, want, VIR_DOMAIN_BLOCK_RESIZE_BYTES) : -1;
 		if (r < 0)
 			vecs_err_set(err, -EIO, "cannot resize volume %s of VM %s online: %s", v.name,
 				     vm, agent_virt_error());
@@ -325,6 +330,7 @@ static int snapshot_vol(struct agent *a, json_t *args, const struct agent_vol *v
 				    v->name);
 	*sv = *v;
 	sv->pool = POOL_SMP;
+	sv->nfs_host[0] = sv->nfs_path[0] = '\0';
 	sv->format = "qcow2";
 	sv->name = p;
 	sv->path_arg = p;
@@ -400,16 +406,15 @@ int h_revert_snapshot(void *ctx, json_t *args, const struct chan_secrets *s, jso
 	} else {
 		/* a new file beside the volume, renamed over it once complete */
 		tmp = v;
-		if (snprintf(tmp.path, sizeof(tmp.path), "%s.revert", v.path) >= (int)sizeof(tmp.path))
+		if (snprintf(tmp.path, sizeof(tmp.path), "%s.revert", v.path) >= (int)sizeof(tmp.path) ||
+		    snprintf(tmp.nfs_path, sizeof(tmp.nfs_path), "%s.revert", v.nfs_path) >=
+			    (int)sizeof(tmp.nfs_path))
 			return vecs_err_set(err, -ENAMETOOLONG, "volume %s: path too long", v.name);
-		unlink(tmp.path);
+		agent_vol_unlink(a, &tmp, NULL);
 		tmp.size = 0;
 		r = copy_into(a, &sv, &tmp, &retries, err);
-		if (r == 0 && rename(tmp.path, v.path) < 0) {
-			r = vecs_err_set(err, -errno, "cannot replace volume %s: %s", v.name,
-					 strerror(errno));
-			unlink(tmp.path);
-		}
+		if (r == 0 && (r = agent_vol_rename(a, &tmp, &v, err)) < 0)
+			agent_vol_unlink(a, &tmp, NULL);
 	}
 	if (r < 0)
 		return r;

@@ -50,12 +50,12 @@ static void test_secret_xml(void)
 }
 
 static const char dom_want[] =
-	"<domain type='kvm'>\n"
+	"<domain type='kvm' xmlns:qemu='http://libvirt.org/schemas/domain/qemu/1.0'>\n"
 	"  <name>vm-1</name>\n"
 	"  <memory unit='MiB'>64</memory>\n"
 	"  <vcpu>1</vcpu>\n"
 	"  <os>\n"
-	"    <type arch='x86_64' machine='pc'>hvm</type>\n"
+	"    <type arch='x86_64' machine='q35'>hvm</type>\n"
 	"    <kernel>/k/vmlinuz</kernel>\n"
 	"    <initrd>/k/initrd</initrd>\n"
 	"    <cmdline>console=ttyS0</cmdline>\n"
@@ -87,12 +87,29 @@ static const char dom_want[] =
 	"      <source file='/local/plain.qcow2'/>\n"
 	"      <target dev='vdc' bus='virtio'/>\n"
 	"    </disk>\n"
+	"    <controller type='pci' model='pcie-root'/>\n"
+	"    <controller type='pci' model='pcie-root-port'/>\n"
+	"    <controller type='pci' model='pcie-root-port'/>\n"
+	"    <controller type='pci' model='pcie-root-port'/>\n"
+	"    <controller type='pci' model='pcie-root-port'/>\n"
+	"    <controller type='pci' model='pcie-root-port'/>\n"
+	"    <controller type='pci' model='pcie-root-port'/>\n"
+	"    <controller type='pci' model='pcie-root-port'/>\n"
+	"    <controller type='pci' model='pcie-root-port'/>\n"
+	"    <controller type='pci' model='pcie-root-port'/>\n"
+	"    <controller type='pci' model='pcie-root-port'/>\n"
+	"    <controller type='pci' model='pcie-root-port'/>\n"
+	"    <controller type='pci' model='pcie-root-port'/>\n"
 	"    <serial type='file'>\n"
 	"      <source path='/log/serial.log'/>\n"
 	"      <target port='0'/>\n"
 	"    </serial>\n"
 	"    <memballoon model='none'/>\n"
 	"  </devices>\n"
+	"  <qemu:commandline>\n"
+	"    <qemu:arg value='-global'/>\n"
+	"    <qemu:arg value='ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off'/>\n"
+	"  </qemu:commandline>\n"
 	"</domain>\n";
 
 static void test_domain_xml(void)
@@ -122,6 +139,41 @@ static void test_domain_xml(void)
 	/* libvirt's own quoting */
 	CU_ASSERT_EQUAL(agent_xml_secret_uuids("<secret type=\"passphrase\" uuid=\"38765364-8808-3a75-b8f1-548b19091da6\"/>",
 					       uuids, 4), 1);
+	/* file disks of a live XML (migrate_vm without dest_vm), libvirt's own layout */
+	{
+		static char paths[4][4096];
+		char du[4][37];
+		const char *live =
+			"<domain><devices><disk type=\"file\" device=\"disk\"><driver name=\"qemu\"/>"
+			"<source file=\"/pools/local-h2/a\" index=\"1\"><encryption format=\"luks\">"
+			"<secret type=\"passphrase\" uuid=\"38765364-8808-3a75-b8f1-548b19091da6\"/>"
+			"</encryption></source><target dev=\"vda\"/></disk>"
+			"<disk type='network' device='disk'><source protocol='nfs' name='/export/x'/></disk>"
+			"<disk type='file' device='disk'><source file='/smp/b'/><target dev='vdc'/></disk>"
+			"</devices></domain>";
+		CU_ASSERT_EQUAL_FATAL(agent_xml_file_disks(live, paths, du, 4), 2);
+		CU_ASSERT_STRING_EQUAL(paths[0], "/pools/local-h2/a");
+		CU_ASSERT_STRING_EQUAL(du[0], "38765364-8808-3a75-b8f1-548b19091da6");
+		CU_ASSERT_STRING_EQUAL(paths[1], "/smp/b");
+		CU_ASSERT_STRING_EQUAL(du[1], "");
+	}
+	/* NFS: a network disk named by its path on the server */
+	struct agent_disk_spec nd = { .kind = AGENT_DISK_NFS, .source = "/export/v2.qcow2",
+				      .format = "qcow2", .target = "vdb",
+				      .secret_uuid = "38765364-8808-3a75-b8f1-548b19091da6",
+				      .nfs_host = "10.251.1.1" };
+	CU_ASSERT_EQUAL_FATAL(agent_disk_xml(&nd, &x, &err), 0);
+	CU_ASSERT_STRING_EQUAL(x, "<disk type='network' device='disk'>\n"
+				  "  <driver name='qemu' type='qcow2' cache='none'/>\n"
+				  "  <source protocol='nfs' name='/export/v2.qcow2'>\n"
+				  "    <host name='10.251.1.1'/>\n"
+				  "    <encryption format='luks'><secret type='passphrase' uuid='38765364-8808-3a75-b8f1-548b19091da6'/></encryption>\n"
+				  "  </source>\n"
+				  "  <target dev='vdb' bus='virtio'/>\n"
+				  "</disk>\n");
+	free(x);
+	nd.nfs_host = NULL;
+	CU_ASSERT_EQUAL(agent_disk_xml(&nd, &x, &err), -EINVAL);
 	s.disks[0].target = "hda";
 	CU_ASSERT_EQUAL(agent_domain_xml(&s, &x, &err), -EINVAL);
 	s.disks[0].target = "vda";
@@ -148,10 +200,11 @@ static char *joined(const struct qimg_cmd *c)
 
 static void test_qemu_img_argv(void)
 {
-	struct qimg_image vol = { "/smp/v1.qcow2", "qcow2", false, "/keys/key-1" };
-	struct qimg_image tpl = { "/sec/tpl.raw", "raw", false, NULL };
-	struct qimg_image dev = { "/dev/loop7", "raw", true, "/keys/key-2" };
-	struct qimg_image comma = { "/smp/a,b.qcow2", "qcow2", false, "/keys/key-1" };
+	struct qimg_image vol = { .path = "/smp/v1.qcow2", .format = "qcow2", .block = false, .key_file = "/keys/key-1" };
+	struct qimg_image tpl = { .path = "/sec/tpl.raw", .format = "raw", .block = false, .key_file = NULL };
+	struct qimg_image dev = { .path = "/dev/loop7", .format = "raw", .block = true, .key_file = "/keys/key-2" };
+	struct qimg_image comma = { .path = "/smp/a,b.qcow2", .format = "qcow2", .block = false,
+				    .key_file = "/keys/key-1" };
 	struct vecs_err err = { 0 };
 	struct qimg_cmd c;
 
@@ -184,8 +237,26 @@ static void test_qemu_img_argv(void)
 	/* a new encrypted image is a qcow2 file; raw LUKS only into an existing device */
 	CU_ASSERT_EQUAL(qimg_convert(&c, &vol, &dev, false, &err), -EINVAL);
 	CU_ASSERT_EQUAL(qimg_create(&c, &dev, 1, &err), -EINVAL);
-	struct qimg_image badkey = { "/v", "qcow2", false, "/keys/a,b" };
+	struct qimg_image badkey = { .path = "/v", .format = "qcow2", .block = false,
+				     .key_file = "/keys/a,b" };
 	CU_ASSERT_EQUAL(qimg_create(&c, &badkey, 1, &err), -EINVAL);
+
+	/* NFS: the URL where a file name goes, file.driver=nfs in image options */
+	struct qimg_image nfs = { .path = "nfs://10.251.1.1/export/v2.qcow2", .format = "qcow2",
+				  .key_file = "/keys/key-1", .nfs_host = "10.251.1.1",
+				  .nfs_path = "/export/v2.qcow2" };
+	CU_ASSERT_EQUAL_FATAL(qimg_create(&c, &nfs, 67108864, &err), 0);
+	CU_ASSERT_STRING_EQUAL(joined(&c), "qemu-img create --object secret,file=/keys/key-1,id=sec0 -o "
+					   "encrypt.format=luks,encrypt.key-secret=sec0 -f qcow2 "
+					   "nfs://10.251.1.1/export/v2.qcow2 67108864");
+	qimg_cmd_free(&c);
+	CU_ASSERT_EQUAL_FATAL(qimg_resize(&c, &nfs, 100663296, &err), 0);
+	CU_ASSERT_STRING_EQUAL(joined(&c), "qemu-img resize --object secret,file=/keys/key-1,id=sec0 --image-opts "
+					   "driver=qcow2,encrypt.key-secret=sec0,file.driver=nfs,file.server.type=inet,"
+					   "file.server.host=10.251.1.1,file.path=/export/v2.qcow2 100663296");
+	qimg_cmd_free(&c);
+	nfs.nfs_path = "export/v2.qcow2";
+	CU_ASSERT_EQUAL(qimg_create(&c, &nfs, 1, &err), -EINVAL);
 }
 
 static void test_caps_help_text(void)

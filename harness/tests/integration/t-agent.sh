@@ -290,9 +290,28 @@ test_agent_commands_on_every_pool() {
 	must h2 delete_volume "{volume: $(encvol vol-sio "$(sio_pool)" "$sio")}"
 	expect_exit 1 "$VECS" inspect --passphrase-file "$S/pp" "$(sio_dev h2 "$sio")" >/dev/null
 	[ -z "$(find "$T"/local-h* "$T/smp" -type f)" ] || fail "volumes left: $(find "$T"/local-h* "$T/smp" -type f)"
-	# NFS is not there yet: a clear refusal
-	! call h1 create_volume "{volume: $(encvol v-nfs '{type:"nfs", host:"10.251.1.1", path:"/export"}' v.qcow2 1048576)}" || fail "nfs accepted"
-	grep -q 'NFS pools are not supported' "$T/err.txt" || fail "nfs: $(cat "$T/err.txt")"
+	# --- NFS: vecs-nfs in the run; qemu-img and QEMU reach it from the hosts' netns ----------
+	local nfs_pool='{type:"nfs", uuid:"nfs1", name:"nfs1", host:"10.251.1.1", path:"/export"}'
+	"$VECS_BIN/vecs-nfs" up --dir "$D" >"$T/logs/nfs-up.out" 2>&1 || fail "vecs-nfs up: $(cat "$T/logs/nfs-up.out")"
+	must h1 create_volume "{volume: $(encvol v-nfs "$nfs_pool" v-nfs.qcow2 67108864)}"
+	[ -f "$D/nfs/export/v-nfs.qcow2" ] || fail "nfs: no v-nfs.qcow2 on the server"
+	inspect_ok "$D/nfs/export/v-nfs.qcow2"
+	! call h1 create_volume "{volume: $(encvol v-nfs "$nfs_pool" v-nfs.qcow2 67108864)}" || fail "nfs: create over an existing volume"
+	grep -q 'already exists' "$T/err.txt" || fail "nfs: $(cat "$T/err.txt")"
+	must h1 start_vm "{vm: $(vm_json vm-nfs "$(encvol v-nfs "$nfs_pool" v-nfs.qcow2)")}"
+	check_vm h1 vm-nfs /mnt/nfs1/v-nfs.qcow2
+	grep -q "protocol='nfs' name='/export/v-nfs.qcow2'" "$T/dom.xml" || fail "vm-nfs: not an NFS network disk"
+	migrate h1 h2 vm-nfs "$(vm_json vm-nfs "$(encvol v-nfs "$nfs_pool" v-nfs.qcow2)")"
+	check_vm h2 vm-nfs /mnt/nfs1/v-nfs.qcow2
+	! has_secret h1 "$(uuid3 /mnt/nfs1/v-nfs.qcow2)" || fail "nfs: secret left on h1 after migration"
+	must h2 stop_vm '{name:"vm-nfs"}'
+	must h2 resize_volume "{volume: $(encvol v-nfs "$nfs_pool" v-nfs.qcow2), new_size: 134217728}"
+	jq_true "$T/out.json" '.size == 134217728'
+	inspect_ok "$D/nfs/export/v-nfs.qcow2"
+	must h2 delete_volume "{volume: $(encvol v-nfs "$nfs_pool" v-nfs.qcow2)}"
+	[ ! -e "$D/nfs/export/v-nfs.qcow2" ] || fail "nfs: v-nfs.qcow2 left after delete_volume"
+	[ -z "$(virsh -q -c "$(uri h2)" secret-list)" ] || fail "nfs: secrets left on h2"
+	"$VECS_BIN/vecs-nfs" down --dir "$D" >/dev/null 2>&1 || fail "vecs-nfs down"
 
 	grep -c 'Unable to get accurate CPU usage' "$T"/logs/agent-h*.log || true
 	stop agent-h1

@@ -51,7 +51,7 @@ LIBVECS    := $(O)/libvecs.a
 
 BENCH_BIN  := $(BENCH_SRC:harness/tests/bench/bench_%.c=$(BIN)/vecs-bench-%)
 
-PROGRAMS := $(BIN)/vecs $(BIN)/vecs-tests $(BIN)/getrusage-shim.so
+PROGRAMS := $(BIN)/vecs $(BIN)/vecs-tests $(BIN)/getrusage-shim.so $(BUILD)/guest/vmlinuz
 
 .PHONY: all deps check unit integration fuzz-smoke run bench asan valgrind fuzz clean
 all: $(PROGRAMS)
@@ -95,6 +95,11 @@ $(BIN)/vecs-bench-%: $(O)/harness/tests/bench/bench_%.o $(LIBVECS)
 $(BIN)/getrusage-shim.so: fixtures/getrusage-shim.c | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) -shared -fPIC -O2 -Wall -Wextra -Werror -o $@ $< -ldl
+
+# The tiny guest of the reference stack's VMs (fixtures/README.md): Debian's cloud kernel
+# and a busybox-static initramfs, from packages fetched at build time; also initrd.img.
+$(BUILD)/guest/vmlinuz: fixtures/make-guest | $(DEPS_STAMP)
+	fixtures/make-guest $(@D)
 
 check: all
 	harness/tests/run-check

@@ -45,6 +45,7 @@ struct vecs_reference {
 	json_t *seen;     /* volume id -> {"sha": passphrase digest} of this cell */
 	json_t *states;   /* label -> recorded state text */
 	json_t *canaries; /* label -> {"volume", "size"} */
+	bool other_pool_fixed;
 };
 
 static char *strf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -100,9 +101,55 @@ static void env_set(struct vecs_reference *t, const char *k, const char *v)
 	t->n_env++;
 }
 
+static json_t *call(struct vecs_reference *t, const char *cmd, const char *const *params,
+		    char **why);
+
+/* Another pool for migrateVolume: of the cell's storage type, not the one the cell's
+ * newest data volume is on, and for host-local storage on that volume's host. Decided
+ * when the step runs, since only then is it known where the volume landed. */
+static const char *other_pool(struct vecs_reference *t)
+{
+	const char *lv[] = { "listall", "true", "type", "DATADISK", NULL };
+	char tag[48], cur[64] = "", host[64] = "", *why = NULL;
+	const char *lp[] = { "tags", tag, NULL };
+	json_t *r, *o, *found = NULL;
+	size_t i;
+
+	snprintf(tag, sizeof(tag), "vecs-%s", t->cell->storage);
+	if ((r = call(t, "listVolumes", lv, &why))) {
+		json_array_foreach(json_object_get(r, "volume"), i, o)
+			if (jstr(o, "storageid"))
+				snprintf(cur, sizeof(cur), "%s", jstr(o, "storageid"));
+		json_decref(r);
+	}
+	if (cur[0] && (r = call(t, "listStoragePools", lp, &why))) {
+		json_array_foreach(json_object_get(r, "storagepool"), i, o)
+			if (!strcmp(jstr(o, "id") ?: "", cur))
+				snprintf(host, sizeof(host), "%s", jstr(o, "hostid") ?: "");
+		json_array_foreach(json_object_get(r, "storagepool"), i, o)
+			if (!found && strcmp(jstr(o, "id") ?: "", cur) &&
+			    (!host[0] || !strcmp(jstr(o, "hostid") ?: "", host)))
+				found = o;
+		if (found) {
+			for (int k = 0; k < t->n_env; k++)
+				if (!strcmp(t->env_key[k], "otherpoolid"))
+					snprintf(t->env_val[k], sizeof(t->env_val[k]), "%s", jstr(found, "id"));
+		}
+		json_decref(r);
+	}
+	free(why);
+	return NULL;
+}
+
 static const char *ref_env(void *target, const char *key)
 {
 	struct vecs_reference *t = target;
+
+	/* decided once per cell: a later step compares against the same value */
+	if (!strcmp(key, "otherpoolid") && !t->other_pool_fixed) {
+		other_pool(t);
+		t->other_pool_fixed = true;
+	}
 
 	for (int i = 0; i < t->n_env; i++)
 		if (!strcmp(t->env_key[i], key))
@@ -135,6 +182,7 @@ static int ref_setup(void *target, const struct vecs_cell *cell, const char **sk
 
 	t->cell = cell;
 	t->n_env = 0;
+	t->other_pool_fixed = false;
 	json_decref(t->seen);
 	json_decref(t->states);
 	json_decref(t->canaries);

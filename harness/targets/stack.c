@@ -603,13 +603,15 @@ static int register_resources(struct keeper *k, struct vecs_err *err)
 		r = must_call(api, "listHosts", lh, "host", host_id, sizeof(host_id), err);
 		if (r == 0 && !host_id[0])
 			r = vecs_err_set(err, -ENOENT, "host %s is not registered with vecs-mgmt", name);
-		if (r == 0) {
+		/* two local pools per host: migrating a volume between local pools stays on
+		 * the volume's host */
+		for (int b = 0; r == 0 && b < 2; b++) {
 			const char *cp[] = { "name", NULL, "url", url, "zoneid", zone, "scope", "host",
 					     "hostid", host_id, "tags", "vecs-local", NULL };
 			char pname[32];
-			snprintf(pname, sizeof(pname), "local-h%d", i);
+			snprintf(pname, sizeof(pname), "local-h%d%s", i, b ? "-b" : "");
 			cp[1] = pname;
-			snprintf(url, sizeof(url), "file://localhost%s/pools/local-h%d", k->dir, i);
+			snprintf(url, sizeof(url), "file://localhost%s/pools/%s", k->dir, pname);
 			r = must_call(api, "createStoragePool", cp, NULL, NULL, 0, err);
 		}
 	}
@@ -653,7 +655,7 @@ static int register_resources(struct keeper *k, struct vecs_err *err)
 	vecs_api_free(api);
 	if (r == 0)
 		progress(k->o, "registered: %d local pools, 2 smp pools%s, a ScaleIO pool, a template",
-			 k->o->hosts, k->have_nfs ? ", an NFS pool" : "");
+			 2 * k->o->hosts, k->have_nfs ? ", an NFS pool" : "");
 	return r;
 }
 
@@ -706,10 +708,10 @@ static int write_stack_json(struct keeper *k, struct vecs_err *err)
 						       k->host_uri[i], "encryptionsupported", 1));
 	}
 	json_object_set_new(root, "hosts", hosts);
-	for (int i = 0; i < k->o->hosts; i++) {
+	for (int i = 0; i < 2 * k->o->hosts; i++) {
 		char name[32];
-		snprintf(name, sizeof(name), "local-h%d", i + 1);
-		snprintf(p, sizeof(p), "%s/pools/local-h%d", k->dir, i + 1);
+		snprintf(name, sizeof(name), "local-h%d%s", i / 2 + 1, i % 2 ? "-b" : "");
+		snprintf(p, sizeof(p), "%s/pools/%s", k->dir, name);
 		json_array_append_new(pools, json_pack("{s:s, s:s, s:{s:s}}", "name", name, "type",
 						       "local", "probe", "path", p));
 	}
@@ -841,6 +843,9 @@ static int keeper_up(struct keeper *k, struct vecs_err *err)
 		char rel[32];
 		snprintf(rel, sizeof(rel), "pools/local-h%d", i);
 		r = make_dir(k, rel, 0755, NULL, 0, err);
+		snprintf(rel, sizeof(rel), "pools/local-h%d-b", i);
+		if (r == 0)
+			r = make_dir(k, rel, 0755, NULL, 0, err);
 	}
 	if (r == 0)
 		r = make_dir(k, "secondary", 0755, NULL, 0, err);

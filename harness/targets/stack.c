@@ -701,11 +701,31 @@ static int write_stack_json(struct keeper *k, struct vecs_err *err)
 	json_object_set_new(db, "encryption_key", json_string(dbkey));
 	json_object_set_new(db, "encryptor_version", json_string("V2"));
 	json_object_set_new(root, "db", db);
-	for (int i = 0; i < k->o->hosts; i++) {
-		char name[16];
-		snprintf(name, sizeof(name), "h%d", i + 1);
-		json_array_append_new(hosts, json_pack("{s:s, s:s, s:b}", "name", name, "libvirt_uri",
-						       k->host_uri[i], "encryptionsupported", 1));
+	{
+		/* encryptionsupported as the management server reports it (from each agent) */
+		struct vecs_err e2 = { 0 };
+		struct vecs_api *api = open_api(k, &e2);
+		const char *lh[] = { "type", "Routing", NULL };
+		struct vecs_api_reply res = { 0 };
+		json_t *listed = NULL;
+
+		if (api && vecs_api_call(api, "listHosts", lh, &res, &e2) == 0 && !res.errorcode)
+			listed = json_object_get(res.response, "host");
+		for (int i = 0; i < k->o->hosts; i++) {
+			char name[16];
+			json_t *h;
+			size_t j;
+			int enc = 0;
+			snprintf(name, sizeof(name), "h%d", i + 1);
+			json_array_foreach(listed, j, h)
+				if (!strcmp(json_string_value(json_object_get(h, "name")) ?: "", name))
+					enc = json_is_true(json_object_get(h, "encryptionsupported"));
+			json_array_append_new(hosts, json_pack("{s:s, s:s, s:b}", "name", name,
+							       "libvirt_uri", k->host_uri[i],
+							       "encryptionsupported", enc));
+		}
+		vecs_api_reply_clear(&res);
+		vecs_api_free(api);
 	}
 	json_object_set_new(root, "hosts", hosts);
 	for (int i = 0; i < 2 * k->o->hosts; i++) {

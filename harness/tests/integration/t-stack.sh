@@ -31,6 +31,7 @@ test_up_status_down() {
 	jq_true "$j" '(.api_key | length) > 20 and (.secret_key | length) > 20'
 	jq_true "$j" '.db.kind == "sqlite" and (.db.path | endswith("cloud.db")) and .db.encryptor_version == "V2" and (.db.encryption_key | length) == 64'
 	jq_true "$j" '[.hosts[].name] == ["h1", "h2"] and all(.hosts[]; .libvirt_uri | startswith("qemu+unix://"))'
+	jq_true "$j" 'all(.hosts[]; .encryptionsupported == true)'
 	jq_true "$j" '[.pools[].type] | contains(["local", "smp", "scaleio"])'
 	jq_true "$j" '.pools[] | select(.type == "scaleio") | .probe.gateway_url | startswith("http://127.0.0.1:")'
 	run=$(jq -r .run_id "$j")

@@ -24,12 +24,8 @@ int async_job_insert(struct db *db, struct async_job_record *j, const char *cmd_
 	    (r = db_bind_text(st, 3, j->cmd, err)) == 0 &&
 	    (r = db_bind_text(st, 4, cmd_info, err)) == 0)
 		r = db_bind_text(st, 5, j->instance_type[0] ? j->instance_type : NULL, err);
-	if (r == 0)
-		r = db_step(st, err);
-	db_finalize(st);
-	if (r < 0)
+	if ((r = db_insert_finish(db, st, r, &j->id, err)) < 0)
 		return r;
-	j->id = db_last_insert_id(db);
 	j->status = ASYNC_JOB_PENDING;
 	return 0;
 }

@@ -152,6 +152,36 @@ int64_t db_last_insert_id(struct db *db)
 	return db->ops->last_insert_id(db);
 }
 
+int db_select_by_key(struct db *db, const char *sql, int64_t id, const char *uuid,
+		     struct db_stmt **st, struct vecs_err *err)
+{
+	int r = db_prepare(db, sql, st, err);
+
+	if (r < 0) {
+		*st = NULL;
+		return r;
+	}
+	r = uuid ? db_bind_text(*st, 1, uuid, err) : db_bind_int64(*st, 1, id, err);
+	return r < 0 ? r : db_step(*st, err);
+}
+
+int db_insert_finish(struct db *db, struct db_stmt *st, int r, int64_t *id,
+		     struct vecs_err *err)
+{
+	if (r == 0)
+		r = db_step(st, err);
+	db_finalize(st);
+	if (r < 0)
+		return r;
+	*id = db_last_insert_id(db);
+	return 0;
+}
+
+int64_t db_column_id(struct db_stmt *st, int col)
+{
+	return db_column_is_null(st, col) ? 0 : db_column_int64(st, col);
+}
+
 int64_t db_changes(struct db *db)
 {
 	return db->ops->changes(db);

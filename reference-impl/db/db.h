@@ -80,5 +80,17 @@ int db_uuid_v4(char out[37], struct vecs_err *err);
 /* Copy a text column into a fixed buffer; -ENAMETOOLONG if it does not fit. NULL
  * becomes "". */
 int db_column_copy(struct db_stmt *st, int col, char *buf, size_t size, struct vecs_err *err);
+/* Prepare sql, bind its one parameter (uuid when not NULL, else id) and step once:
+ * DB_ROW (read it from *st), DB_DONE, or a negative errno. *st is NULL when the
+ * statement could not be prepared; db_finalize(*st) is right in every case. */
+int db_select_by_key(struct db *db, const char *sql, int64_t id, const char *uuid,
+		     struct db_stmt **st, struct vecs_err *err);
+/* An id column: its value, or 0 for SQL NULL (no reference). */
+int64_t db_column_id(struct db_stmt *st, int col);
+
+/* Finish a prepared INSERT whose binding ended with r: step it when r == 0, finalize it
+ * either way, and on success store the new row's id in *id. 0 or a negative errno. */
+int db_insert_finish(struct db *db, struct db_stmt *st, int r, int64_t *id,
+		     struct vecs_err *err);
 
 #endif

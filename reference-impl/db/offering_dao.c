@@ -3,18 +3,6 @@
 #include <errno.h>
 #include <string.h>
 
-static int finish_insert(struct db *db, struct db_stmt *st, int r, int64_t *id,
-			 struct vecs_err *err)
-{
-	if (r == 0)
-		r = db_step(st, err);
-	db_finalize(st);
-	if (r < 0)
-		return r;
-	*id = db_last_insert_id(db);
-	return 0;
-}
-
 int disk_offering_insert(struct db *db, struct disk_offering_record *o, struct vecs_err *err)
 {
 	struct db_stmt *st;
@@ -37,7 +25,7 @@ int disk_offering_insert(struct db *db, struct disk_offering_record *o, struct v
 	    (r = db_bind_int64(st, 6, o->compute_only ? 1 : 0, err)) == 0 &&
 	    (r = db_bind_text(st, 7, o->tags[0] ? o->tags : NULL, err)) == 0)
 		r = db_bind_int64(st, 8, o->use_local_storage ? 1 : 0, err);
-	return finish_insert(db, st, r, &o->id, err);
+	return db_insert_finish(db, st, r, &o->id, err);
 }
 
 #define DISK_OFFERING_COLUMNS                                                           \
@@ -71,12 +59,8 @@ int disk_offering_get(struct db *db, int64_t id, struct disk_offering_record *ou
 	int r;
 
 	memset(out, 0, sizeof(*out));
-	r = db_prepare(db, "SELECT " DISK_OFFERING_COLUMNS " FROM disk_offering WHERE id = ?",
-		       &st, err);
-	if (r < 0)
-		return r;
-	if ((r = db_bind_int64(st, 1, id, err)) == 0)
-		r = db_step(st, err);
+	r = db_select_by_key(db, "SELECT " DISK_OFFERING_COLUMNS " FROM disk_offering WHERE id = ?",
+			     id, NULL, &st, err);
 	if (r == DB_DONE)
 		r = vecs_err_set(err, -ENOENT, "disk offering %lld does not exist", (long long)id);
 	else if (r == DB_ROW)
@@ -107,7 +91,7 @@ int service_offering_insert(struct db *db, struct service_offering_record *o,
 	    (r = db_bind_id_or_null(st, 5, o->disk_offering_id, err)) == 0 &&
 	    (r = db_bind_text(st, 6, o->display_text[0] ? o->display_text : o->name, err)) == 0)
 		r = db_bind_int64(st, 7, o->speed, err);
-	return finish_insert(db, st, r, &o->id, err);
+	return db_insert_finish(db, st, r, &o->id, err);
 }
 
 #define SERVICE_OFFERING_COLUMNS                                                        \
@@ -129,7 +113,7 @@ static int service_offering_row(struct db_stmt *st, struct service_offering_reco
 				   err);
 	out->cpu = (unsigned)db_column_int64(st, 3);
 	out->ram_size = (unsigned)db_column_int64(st, 4);
-	out->disk_offering_id = db_column_is_null(st, 5) ? 0 : db_column_int64(st, 5);
+	out->disk_offering_id = db_column_id(st, 5);
 	/* NULL (no disk offering) reads as 0: not encrypted. */
 	out->encrypt_root = db_column_int64(st, 6) != 0;
 	out->removed = db_column_int64(st, 7) != 0;
@@ -144,13 +128,9 @@ int service_offering_get(struct db *db, int64_t id, struct service_offering_reco
 	int r;
 
 	memset(out, 0, sizeof(*out));
-	r = db_prepare(db,
-		       "SELECT " SERVICE_OFFERING_COLUMNS " FROM service_offering_view WHERE id = ?",
-		       &st, err);
-	if (r < 0)
-		return r;
-	if ((r = db_bind_int64(st, 1, id, err)) == 0)
-		r = db_step(st, err);
+	r = db_select_by_key(db,
+			     "SELECT " SERVICE_OFFERING_COLUMNS " FROM service_offering_view WHERE id = ?",
+			     id, NULL, &st, err);
 	if (r == DB_DONE)
 		r = vecs_err_set(err, -ENOENT, "service offering %lld does not exist", (long long)id);
 	else if (r == DB_ROW)

@@ -70,7 +70,7 @@ static int volume_ref(struct db *db, const char *sql, int64_t volume_id, int64_t
 		r = vecs_err_set(err, -ENOENT, "volume %lld does not exist or was removed",
 				 (long long)volume_id);
 	else if (r == DB_ROW) {
-		*id = db_column_is_null(st, 0) ? 0 : db_column_int64(st, 0);
+		*id = db_column_id(st, 0);
 		r = 0;
 	}
 	db_finalize(st);
@@ -255,7 +255,7 @@ int passphrase_copy_reference(struct db *db, int64_t src_volume_id, int64_t dst_
 		r = vecs_err_set(err, -ENOENT, "source volume %lld does not exist",
 				 (long long)src_volume_id);
 	else if (r == DB_ROW) {
-		src = db_column_is_null(st, 0) ? 0 : db_column_int64(st, 0);
+		src = db_column_id(st, 0);
 		r = db_column_copy(st, 1, format, sizeof(format), err);
 	}
 	db_finalize(st);

@@ -29,11 +29,6 @@ static const char *or_null(const char *s)
 	return s && *s ? s : NULL;
 }
 
-static int64_t id_col(struct db_stmt *st, int col)
-{
-	return db_column_is_null(st, col) ? 0 : db_column_int64(st, col);
-}
-
 static int step_done(struct db_stmt *st, struct vecs_err *err)
 {
 	int r = db_step(st, err);
@@ -158,7 +153,7 @@ static int read_pool(struct db_stmt *st, struct pool_record *p, struct vecs_err 
 		return r;
 	p->port = (unsigned)db_column_int64(st, 6);
 	p->zone_id = db_column_int64(st, 7);
-	p->host_id = id_col(st, 9);
+	p->host_id = db_column_id(st, 9);
 	p->capacity = (uint64_t)db_column_int64(st, 12);
 	p->used = (uint64_t)db_column_int64(st, 13);
 	p->removed = db_column_int64(st, 14) != 0;

@@ -23,15 +23,11 @@ int user_insert(struct db *db, const struct db_encryptor *enc, struct user_recor
 	if (r == 0 && (r = db_bind_text(st, 1, u->uuid, err)) == 0 &&
 	    (r = db_bind_text(st, 2, u->username, err)) == 0 &&
 	    (r = db_bind_text(st, 3, u->api_key, err)) == 0 &&
-	    (r = db_bind_text(st, 4, stored, err)) == 0 &&
-	    (r = db_bind_int64(st, 5, u->account_type, err)) == 0)
-		r = db_step(st, err);
-	db_finalize(st);
+	    (r = db_bind_text(st, 4, stored, err)) == 0)
+		r = db_bind_int64(st, 5, u->account_type, err);
+	r = db_insert_finish(db, st, r, &u->id, err);
 	free(stored);
-	if (r < 0)
-		return r;
-	u->id = db_last_insert_id(db);
-	return 0;
+	return r;
 }
 
 int user_find_by_api_key(struct db *db, const struct db_encryptor *enc, const char *api_key,

@@ -5,11 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int64_t id_col(struct db_stmt *st, int col)
-{
-	return db_column_is_null(st, col) ? 0 : db_column_int64(st, col);
-}
-
 static int finish(struct db *db, struct db_stmt *st, int r, const char *what, int64_t id,
 		  struct vecs_err *err)
 {
@@ -86,8 +81,8 @@ static int read_vm(struct db_stmt *st, struct vm_record *v, struct vecs_err *err
 	    (r = db_column_copy(st, 5, v->state, sizeof(v->state), err)) < 0 ||
 	    (r = db_column_copy(st, 12, v->created, sizeof(v->created), err)) < 0)
 		return r;
-	v->host_id = id_col(st, 6);
-	v->last_host_id = id_col(st, 7);
+	v->host_id = db_column_id(st, 6);
+	v->last_host_id = db_column_id(st, 7);
 	v->zone_id = db_column_int64(st, 8);
 	v->service_offering_id = db_column_int64(st, 9);
 	v->template_id = db_column_int64(st, 10);
@@ -99,13 +94,8 @@ static int get_vm(struct db *db, const char *sql, int64_t id, const char *uuid,
 		  struct vm_record *out, struct vecs_err *err)
 {
 	struct db_stmt *st;
-	int r = db_prepare(db, sql, &st, err);
+	int r = db_select_by_key(db, sql, id, uuid, &st, err);
 
-	if (r < 0)
-		return r;
-	r = uuid ? db_bind_text(st, 1, uuid, err) : db_bind_int64(st, 1, id, err);
-	if (r == 0)
-		r = db_step(st, err);
 	if (r == DB_DONE)
 		r = vecs_err_set(err, -ENOENT, "instance %s does not exist", uuid ? uuid : "(id)");
 	else if (r == DB_ROW)
@@ -225,14 +215,9 @@ int snapshot_insert(struct db *db, struct snapshot_record *s, struct vecs_err *e
 	    (r = db_bind_int64(st, 3, s->zone_id, err)) == 0 &&
 	    (r = db_bind_int64(st, 4, s->volume_id, err)) == 0 &&
 	    (r = db_bind_text(st, 5, s->status, err)) == 0 &&
-	    (r = db_bind_text(st, 6, s->path[0] ? s->path : NULL, err)) == 0 &&
-	    (r = db_bind_int64(st, 7, (int64_t)s->size, err)) == 0)
-		r = db_step(st, err);
-	db_finalize(st);
-	if (r < 0)
-		return r;
-	s->id = db_last_insert_id(db);
-	return 0;
+	    (r = db_bind_text(st, 6, s->path[0] ? s->path : NULL, err)) == 0)
+		r = db_bind_int64(st, 7, (int64_t)s->size, err);
+	return db_insert_finish(db, st, r, &s->id, err);
 }
 
 #define SNAP_SELECT                                                                       \
@@ -262,13 +247,8 @@ static int get_snap(struct db *db, const char *sql, int64_t id, const char *uuid
 		    struct snapshot_record *out, struct vecs_err *err)
 {
 	struct db_stmt *st;
-	int r = db_prepare(db, sql, &st, err);
+	int r = db_select_by_key(db, sql, id, uuid, &st, err);
 
-	if (r < 0)
-		return r;
-	r = uuid ? db_bind_text(st, 1, uuid, err) : db_bind_int64(st, 1, id, err);
-	if (r == 0)
-		r = db_step(st, err);
 	if (r == DB_DONE)
 		r = vecs_err_set(err, -ENOENT, "snapshot does not exist");
 	else if (r == DB_ROW)
@@ -361,12 +341,7 @@ int snapshot_policy_insert(struct db *db, struct snapshot_policy_record *p,
 	    (r = db_bind_int64(st, 2, p->volume_id, err)) == 0 &&
 	    (r = db_bind_text(st, 3, p->schedule, err)) == 0 &&
 	    (r = db_bind_text(st, 4, p->timezone, err)) == 0 &&
-	    (r = db_bind_int64(st, 5, p->interval, err)) == 0 &&
-	    (r = db_bind_int64(st, 6, p->max_snaps, err)) == 0)
-		r = db_step(st, err);
-	db_finalize(st);
-	if (r < 0)
-		return r;
-	p->id = db_last_insert_id(db);
-	return 0;
+	    (r = db_bind_int64(st, 5, p->interval, err)) == 0)
+		r = db_bind_int64(st, 6, p->max_snaps, err);
+	return db_insert_finish(db, st, r, &p->id, err);
 }

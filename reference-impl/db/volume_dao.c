@@ -11,11 +11,6 @@
 	" disk_offering_id, passphrase_id, encrypt_format, removed IS NOT NULL,"        \
 	" data_center_id, device_id, template_id, created"
 
-static int64_t id_col(struct db_stmt *st, int col)
-{
-	return db_column_is_null(st, col) ? 0 : db_column_int64(st, col);
-}
-
 static int read_row(struct db_stmt *st, struct volume_record *v, struct vecs_err *err)
 {
 	int r;
@@ -30,16 +25,16 @@ static int read_row(struct db_stmt *st, struct volume_record *v, struct vecs_err
 	    (r = db_column_copy(st, 9, v->state, sizeof(v->state), err)) < 0 ||
 	    (r = db_column_copy(st, 12, v->encrypt_format, sizeof(v->encrypt_format), err)) < 0)
 		return r;
-	v->pool_id = id_col(st, 4);
-	v->instance_id = id_col(st, 5);
+	v->pool_id = db_column_id(st, 4);
+	v->instance_id = db_column_id(st, 5);
 	v->size = (uint64_t)db_column_int64(st, 8);
 	v->disk_offering_id = db_column_int64(st, 10);
-	v->passphrase_id = id_col(st, 11);
+	v->passphrase_id = db_column_id(st, 11);
 	v->removed = db_column_int64(st, 13) != 0;
-	v->zone_id = id_col(st, 14);
+	v->zone_id = db_column_id(st, 14);
 	v->has_device_id = !db_column_is_null(st, 15);
-	v->device_id = id_col(st, 15);
-	v->template_id = id_col(st, 16);
+	v->device_id = db_column_id(st, 15);
+	v->template_id = db_column_id(st, 16);
 	return db_column_copy(st, 17, v->created, sizeof(v->created), err);
 }
 
@@ -95,14 +90,8 @@ static int get_one(struct db *db, const char *sql, int64_t id, const char *uuid,
 		   struct volume_record *out, struct vecs_err *err)
 {
 	struct db_stmt *st;
-	int r;
+	int r = db_select_by_key(db, sql, id, uuid, &st, err);
 
-	r = db_prepare(db, sql, &st, err);
-	if (r < 0)
-		return r;
-	r = uuid ? db_bind_text(st, 1, uuid, err) : db_bind_int64(st, 1, id, err);
-	if (r == 0)
-		r = db_step(st, err);
 	if (r == DB_DONE) {
 		r = uuid ? vecs_err_set(err, -ENOENT, "volume %s does not exist", uuid)
 			 : vecs_err_set(err, -ENOENT, "volume %lld does not exist", (long long)id);

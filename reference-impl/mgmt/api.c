@@ -292,6 +292,22 @@ void api_list_end(struct api_list *l, const char *key)
 	free(rows);
 }
 
+int api_list_abandon(struct api_list *l)
+{
+	jw_free(&l->rows);
+	return -1;
+}
+
+int api_list_finish(struct api_list *l, int r, const struct vecs_err *err, const char *key)
+{
+	if (r < 0) {
+		api_fail_db(l->c, r, err);
+		return api_list_abandon(l);
+	}
+	api_list_end(l, key);
+	return 0;
+}
+
 void api_kv_date(struct json_writer *j, const char *key, const char *t)
 {
 	char b[40];

@@ -48,21 +48,13 @@ static int cmd_list_zones(struct api_ctx *c)
 
 	if (api_list_begin(&l, c) < 0 || api_get_uuid(c, "id", false, &f.uuid) < 0 ||
 	    api_get_str(c, "name", false, NAME_MAX_LEN, &f.name) < 0)
-		goto fail;
+		return api_list_abandon(&l);
 	r = zone_list(c->db, &f, zone_row, &l, &err);
-	if (r < 0) {
-		api_fail_db(c, r, &err);
-		goto fail;
-	}
-	if (f.uuid && l.total == 0) {
+	if (r >= 0 && f.uuid && l.total == 0) {
 		api_fail_no_entity(c, "id", f.uuid);
-		goto fail;
+		return api_list_abandon(&l);
 	}
-	api_list_end(&l, "zone");
-	return 0;
-fail:
-	jw_free(&l.rows);
-	return -1;
+	return api_list_finish(&l, r, &err, "zone");
 }
 
 /* --- disk offerings -------------------------------------------------------------- */
@@ -140,17 +132,9 @@ static int cmd_list_disk_offerings(struct api_ctx *c)
 	if (api_list_begin(&l, c) < 0 || api_get_uuid(c, "id", false, &f.uuid) < 0 ||
 	    api_get_str(c, "name", false, NAME_MAX_LEN, &f.name) < 0 ||
 	    api_get_bool(c, "encrypt", -1, &f.encrypt) < 0)
-		goto fail;
+		return api_list_abandon(&l);
 	r = disk_offering_list(c->db, &f, disk_offering_row, &l, &err);
-	if (r < 0) {
-		api_fail_db(c, r, &err);
-		goto fail;
-	}
-	api_list_end(&l, "diskoffering");
-	return 0;
-fail:
-	jw_free(&l.rows);
-	return -1;
+	return api_list_finish(&l, r, &err, "diskoffering");
 }
 
 /* --- service offerings ----------------------------------------------------------- */
@@ -255,17 +239,9 @@ static int cmd_list_service_offerings(struct api_ctx *c)
 	if (api_list_begin(&l, c) < 0 || api_get_uuid(c, "id", false, &f.uuid) < 0 ||
 	    api_get_str(c, "name", false, NAME_MAX_LEN, &f.name) < 0 ||
 	    api_get_bool(c, "encryptroot", -1, &f.encrypt_root) < 0)
-		goto fail;
+		return api_list_abandon(&l);
 	r = service_offering_list(c->db, &f, service_offering_row, &l, &err);
-	if (r < 0) {
-		api_fail_db(c, r, &err);
-		goto fail;
-	}
-	api_list_end(&l, "serviceoffering");
-	return 0;
-fail:
-	jw_free(&l.rows);
-	return -1;
+	return api_list_finish(&l, r, &err, "serviceoffering");
 }
 
 /* --- hosts ------------------------------------------------------------------------ */
@@ -322,21 +298,13 @@ static int cmd_list_hosts(struct api_ctx *c)
 	    api_get_str(c, "name", false, NAME_MAX_LEN, &f.name) < 0 ||
 	    api_get_uuid(c, "zoneid", false, &f.zone_uuid) < 0 ||
 	    api_get_str(c, "type", false, 32, &f.type) < 0)
-		goto fail;
+		return api_list_abandon(&l);
 	r = host_list(c->db, &f, host_row, &l, &err);
-	if (r < 0) {
-		api_fail_db(c, r, &err);
-		goto fail;
-	}
-	if (f.uuid && l.total == 0) {
+	if (r >= 0 && f.uuid && l.total == 0) {
 		api_fail_no_entity(c, "id", f.uuid);
-		goto fail;
+		return api_list_abandon(&l);
 	}
-	api_list_end(&l, "host");
-	return 0;
-fail:
-	jw_free(&l.rows);
-	return -1;
+	return api_list_finish(&l, r, &err, "host");
 }
 
 /* --- async: host maintenance --------------------------------------------------------- */

@@ -65,6 +65,11 @@ int api_list_begin(struct api_list *l, struct api_ctx *c);
 /* Count a row; true when it is on the requested page (write it into l->rows). */
 bool api_list_take(struct api_list *l);
 void api_list_end(struct api_list *l, const char *key);
+/* Drop the rows of a list whose parameters were refused; returns -1. */
+int api_list_abandon(struct api_list *l);
+/* After the DAO's list call returned r: the list under key (0), or a 530 from err
+ * (-1, rows dropped) when r < 0. */
+int api_list_finish(struct api_list *l, int r, const struct vecs_err *err, const char *key);
 
 /* "2026-01-02 03:04:05" (as stored) to CloudStack's "2026-01-02T03:04:05+0000". */
 void api_kv_date(struct json_writer *j, const char *key, const char *db_time);

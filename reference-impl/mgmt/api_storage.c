@@ -87,6 +87,22 @@ int cloud_zone_id(struct api_ctx *c, const char *param, const char *uuid, int64_
 	return 0;
 }
 
+int cloud_get_vm(struct api_ctx *c, const char *param, struct vm_record *vm)
+{
+	struct vecs_err err = { 0 };
+	const char *uuid;
+	int r;
+
+	if (api_get_uuid(c, param, true, &uuid) < 0)
+		return -1;
+	r = vm_get_by_uuid(c->db, uuid, vm, &err);
+	if (r == -ENOENT)
+		return api_fail_no_entity(c, param, uuid);
+	if (r < 0)
+		return api_fail_db(c, r, &err);
+	return 0;
+}
+
 int cmd_create_storage_pool(struct api_ctx *c)
 {
 	struct pool_record *p = calloc(1, sizeof(*p)), *back = malloc(sizeof(*back));
@@ -217,17 +233,9 @@ int cmd_list_storage_pools(struct api_ctx *c)
 	if (api_list_begin(&l, c) < 0 || api_get_uuid(c, "id", false, &f.uuid) < 0 ||
 	    api_get_str(c, "name", false, 255, &f.name) < 0 ||
 	    api_get_uuid(c, "zoneid", false, &f.zone_uuid) < 0)
-		goto fail;
+		return api_list_abandon(&l);
 	r = pool_list(c->db, &f, pool_row, &l, &err);
-	if (r < 0) {
-		api_fail_db(c, r, &err);
-		goto fail;
-	}
-	api_list_end(&l, "storagepool");
-	return 0;
-fail:
-	jw_free(&l.rows);
-	return -1;
+	return api_list_finish(&l, r, &err, "storagepool");
 }
 
 /* Virtual size of a qcow2 image (header bytes 24..31, big-endian), else the file size. */
@@ -337,15 +345,7 @@ int cmd_list_templates(struct api_ctx *c)
 	if (api_list_begin(&l, c) < 0 || api_get_str(c, "templatefilter", true, 32, &filter) < 0 ||
 	    api_get_uuid(c, "id", false, &uuid) < 0 || api_get_str(c, "name", false, 255, &name) < 0 ||
 	    api_get_uuid(c, "zoneid", false, &zone) < 0)
-		goto fail;
+		return api_list_abandon(&l);
 	r = template_list(c->db, uuid, name, template_row, &l, &err);
-	if (r < 0) {
-		api_fail_db(c, r, &err);
-		goto fail;
-	}
-	api_list_end(&l, "template");
-	return 0;
-fail:
-	jw_free(&l.rows);
-	return -1;
+	return api_list_finish(&l, r, &err, "template");
 }

@@ -60,22 +60,6 @@ static int64_t pinned_host(struct db *db, const struct vol_list *l)
 	return h;
 }
 
-static int get_vm(struct api_ctx *c, const char *param, struct vm_record *vm)
-{
-	struct vecs_err err = { 0 };
-	const char *uuid;
-	int r;
-
-	if (api_get_uuid(c, param, true, &uuid) < 0)
-		return -1;
-	r = vm_get_by_uuid(c->db, uuid, vm, &err);
-	if (r == -ENOENT)
-		return api_fail_no_entity(c, param, uuid);
-	if (r < 0)
-		return api_fail_db(c, r, &err);
-	return 0;
-}
-
 static int vm_result(struct db *db, struct json_writer *w, int64_t id)
 {
 	struct vm_record vm;
@@ -417,7 +401,7 @@ static int cmd_start(struct api_ctx *c)
 		api_fail(c, API_ERR_INTERNAL, API_CSERR_SERVER_API, "out of memory");
 		goto out;
 	}
-	if (get_vm(c, "id", &vm) < 0 || api_get_uuid(c, "hostid", false, &host_uuid) < 0)
+	if (cloud_get_vm(c, "id", &vm) < 0 || api_get_uuid(c, "hostid", false, &host_uuid) < 0)
 		goto out;
 	if (!strcmp(vm.state, "Running")) {
 		/* upstream answers a running VM as it is */
@@ -521,7 +505,7 @@ static int submit_power(struct api_ctx *c, const char *op, const char *cmd)
 	json_t *args;
 	int r;
 
-	if (get_vm(c, "id", &vm) < 0)
+	if (cloud_get_vm(c, "id", &vm) < 0)
 		return -1;
 	if (!strcmp(op, "reboot") && strcmp(vm.state, "Running"))
 		return api_fail(c, API_ERR_PARAM, API_CSERR_INVALID_PARAM,
@@ -615,7 +599,7 @@ static int cmd_destroy(struct api_ctx *c)
 	json_t *args;
 	int r;
 
-	if (get_vm(c, "id", &vm) < 0 || api_get_bool(c, "expunge", 0, &expunge) < 0)
+	if (cloud_get_vm(c, "id", &vm) < 0 || api_get_bool(c, "expunge", 0, &expunge) < 0)
 		return -1;
 	if (strcmp(vm.state, "Running") && strcmp(vm.state, "Stopped") &&
 	    strcmp(vm.state, "Error") && !(expunge && !strcmp(vm.state, "Destroyed")))
@@ -652,7 +636,7 @@ static int cmd_expunge(struct api_ctx *c)
 	json_t *args;
 	int r;
 
-	if (get_vm(c, "id", &vm) < 0)
+	if (cloud_get_vm(c, "id", &vm) < 0)
 		return -1;
 	if (strcmp(vm.state, "Destroyed"))
 		return api_fail(c, API_ERR_PARAM, API_CSERR_INVALID_PARAM,
@@ -671,7 +655,7 @@ static int cmd_recover(struct api_ctx *c)
 	struct vecs_err err = { 0 };
 	int r;
 
-	if (get_vm(c, "id", &vm) < 0)
+	if (cloud_get_vm(c, "id", &vm) < 0)
 		return -1;
 	if (strcmp(vm.state, "Destroyed"))
 		return api_fail(c, API_ERR_PARAM, API_CSERR_INVALID_PARAM,
@@ -780,7 +764,8 @@ static int cmd_restore(struct api_ctx *c)
 	json_t *args;
 	int r;
 
-	if (get_vm(c, "virtualmachineid", &vm) < 0 || api_get_uuid(c, "templateid", false, &t_uuid) < 0)
+	if (cloud_get_vm(c, "virtualmachineid", &vm) < 0 ||
+	    api_get_uuid(c, "templateid", false, &t_uuid) < 0)
 		return -1;
 	if (t_uuid && volume_ops_template(c->db, t_uuid, &t, &err) < 0)
 		return api_fail_no_entity(c, "templateid", t_uuid);
@@ -806,7 +791,7 @@ static int cmd_change_service(struct api_ctx *c)
 	struct vecs_err err = { 0 };
 	int r;
 
-	if (get_vm(c, "id", &vm) < 0 || api_get_uuid(c, "serviceofferingid", true, &so_uuid) < 0)
+	if (cloud_get_vm(c, "id", &vm) < 0 || api_get_uuid(c, "serviceofferingid", true, &so_uuid) < 0)
 		return -1;
 	if (volume_ops_service_offering(c->db, so_uuid, &to, &err) < 0)
 		return api_fail_no_entity(c, "serviceofferingid", so_uuid);
@@ -955,7 +940,8 @@ static int submit_migrate(struct api_ctx *c, bool with_volume)
 		api_fail(c, API_ERR_INTERNAL, API_CSERR_SERVER_API, "out of memory");
 		goto out;
 	}
-	if (get_vm(c, "virtualmachineid", &vm) < 0 || api_get_uuid(c, "hostid", true, &host_uuid) < 0)
+	if (cloud_get_vm(c, "virtualmachineid", &vm) < 0 ||
+	    api_get_uuid(c, "hostid", true, &host_uuid) < 0)
 		goto out;
 	if (host_get_by_uuid(c->db, host_uuid, h, &err) < 0) {
 		api_fail_no_entity(c, "hostid", host_uuid);
@@ -1008,7 +994,8 @@ static int cmd_create_vm_snapshot(struct api_ctx *c)
 
 	if (!l)
 		return api_fail(c, API_ERR_INTERNAL, API_CSERR_SERVER_API, "out of memory");
-	if (get_vm(c, "virtualmachineid", &vm) < 0 || api_get_bool(c, "snapshotmemory", 0, &memory) < 0 ||
+	if (cloud_get_vm(c, "virtualmachineid", &vm) < 0 ||
+	    api_get_bool(c, "snapshotmemory", 0, &memory) < 0 ||
 	    api_get_str(c, "name", false, 255, &name) < 0) {
 		free(l);
 		return -1;
@@ -1061,17 +1048,11 @@ static int cmd_list_vms(struct api_ctx *c)
 		f.host_id = h->id;
 	}
 	r = vm_list(c->db, &f, vm_row, &l, &err);
-	if (r < 0) {
-		api_fail_db(c, r, &err);
-		goto fail;
-	}
-	api_list_end(&l, "virtualmachine");
 	free(h);
-	return 0;
+	return api_list_finish(&l, r, &err, "virtualmachine");
 fail:
 	free(h);
-	jw_free(&l.rows);
-	return -1;
+	return api_list_abandon(&l);
 }
 
 static const struct api_command vm_commands[] = {

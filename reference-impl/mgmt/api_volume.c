@@ -37,20 +37,20 @@ static int get_volume(struct api_ctx *c, const char *param, bool required,
 	return 0;
 }
 
-static int get_vm(struct api_ctx *c, const char *param, struct vm_record *vm)
+/* The end of a job on volume v: when r == 0, v read again and written as the job's
+ * "volume" result; when r < 0, errortext says "Failed to <what>: ..." unless the
+ * operation already said why. Returns r, or the error of reading v again. */
+static int finish_volume_job(struct db *db, int r, struct volume_record *v,
+			     struct json_writer *result, struct vecs_err *err, char *errortext,
+			     size_t errlen, const char *what)
 {
-	struct vecs_err err = { 0 };
-	const char *uuid;
-	int r;
-
-	if (api_get_uuid(c, param, true, &uuid) < 0)
-		return -1;
-	r = vm_get_by_uuid(c->db, uuid, vm, &err);
-	if (r == -ENOENT)
-		return api_fail_no_entity(c, param, uuid);
-	if (r < 0)
-		return api_fail_db(c, r, &err);
-	return 0;
+	if (r == 0 && (r = volume_get(db, v->id, v, err)) == 0) {
+		jw_key(result, "volume");
+		volume_json(db, result, v);
+	} else if (r < 0 && !errortext[0]) {
+		snprintf(errortext, errlen, "Failed to %s: %s", what, err->msg);
+	}
+	return r;
 }
 
 /* --- createVolume -------------------------------------------------------------------- */
@@ -71,14 +71,7 @@ static int job_create_volume(struct mgmt *m, struct db *db, const char *job,
 		r = volume_ops_create_on_primary(m, db, &v, 0,
 						 json_string_value(json_object_get(a, "snapshot")),
 						 errcode, errortext, errlen);
-	if (r == 0)
-		r = volume_get(db, v.id, &v, &err);
-	if (r == 0) {
-		jw_key(result, "volume");
-		volume_json(db, result, &v);
-	} else if (!errortext[0]) {
-		snprintf(errortext, errlen, "Failed to create volume: %s", err.msg);
-	}
+	r = finish_volume_job(db, r, &v, result, &err, errortext, errlen, "create volume");
 	json_decref(a);
 	return r;
 }
@@ -177,12 +170,7 @@ static int job_attach(struct mgmt *m, struct db *db, const char *job, struct jso
 		r = volume_ops_attach(m, db, &v, &vm,
 				      json_integer_value(json_object_get(a, "deviceid")), errcode,
 				      errortext, errlen);
-	if (r == 0 && (r = volume_get(db, v.id, &v, &err)) == 0) {
-		jw_key(result, "volume");
-		volume_json(db, result, &v);
-	} else if (r < 0 && !errortext[0]) {
-		snprintf(errortext, errlen, "Failed to attach volume: %s", err.msg);
-	}
+	r = finish_volume_job(db, r, &v, result, &err, errortext, errlen, "attach volume");
 	json_decref(a);
 	return r;
 }
@@ -198,7 +186,7 @@ static int cmd_attach_volume(struct api_ctx *c)
 	json_t *args;
 	int r;
 
-	if (get_volume(c, "id", true, &v, NULL) < 0 || get_vm(c, "virtualmachineid", &vm) < 0 ||
+	if (get_volume(c, "id", true, &v, NULL) < 0 || cloud_get_vm(c, "virtualmachineid", &vm) < 0 ||
 	    api_get_long(c, "deviceid", false, 1, 15, &dev, &has_dev) < 0)
 		return -1;
 	if (v.instance_id)
@@ -248,12 +236,7 @@ static int job_detach(struct mgmt *m, struct db *db, const char *job, struct jso
 	r = volume_get_by_uuid(db, json_string_value(json_object_get(a, "volume")), &v, &err);
 	if (r == 0)
 		r = volume_ops_detach(m, db, &v, errcode, errortext, errlen);
-	if (r == 0 && (r = volume_get(db, v.id, &v, &err)) == 0) {
-		jw_key(result, "volume");
-		volume_json(db, result, &v);
-	} else if (r < 0 && !errortext[0]) {
-		snprintf(errortext, errlen, "Failed to detach volume: %s", err.msg);
-	}
+	r = finish_volume_job(db, r, &v, result, &err, errortext, errlen, "detach volume");
 	json_decref(a);
 	return r;
 }
@@ -296,12 +279,7 @@ static int job_resize(struct mgmt *m, struct db *db, const char *job, struct jso
 				      (uint64_t)json_integer_value(json_object_get(a, "size")),
 				      json_integer_value(json_object_get(a, "offering")), errcode,
 				      errortext, errlen);
-	if (r == 0 && (r = volume_get(db, v.id, &v, &err)) == 0) {
-		jw_key(result, "volume");
-		volume_json(db, result, &v);
-	} else if (r < 0 && !errortext[0]) {
-		snprintf(errortext, errlen, "Failed to resize volume: %s", err.msg);
-	}
+	r = finish_volume_job(db, r, &v, result, &err, errortext, errlen, "resize volume");
 	json_decref(a);
 	return r;
 }
@@ -628,17 +606,9 @@ static int cmd_list_snapshots(struct api_ctx *c)
 
 	if (api_list_begin(&l, c) < 0 || api_get_uuid(c, "id", false, &uuid) < 0 ||
 	    get_volume(c, "volumeid", false, &v, NULL) < 0)
-		goto fail;
+		return api_list_abandon(&l);
 	r = snapshot_list(c->db, uuid, v.id, snapshot_row, &l, &err);
-	if (r < 0) {
-		api_fail_db(c, r, &err);
-		goto fail;
-	}
-	api_list_end(&l, "snapshot");
-	return 0;
-fail:
-	jw_free(&l.rows);
-	return -1;
+	return api_list_finish(&l, r, &err, "snapshot");
 }
 
 /* --- migrateVolume (seed: supported; same passphrase, new LUKS header) ---------------------- */
@@ -743,11 +713,11 @@ int cmd_list_volumes(struct api_ctx *c)
 	    api_get_uuid(c, "virtualmachineid", false, &vm_uuid) < 0 ||
 	    api_get_uuid(c, "storageid", false, &pool_uuid) < 0 ||
 	    api_get_bool(c, "isencrypted", -1, &f.encrypted) < 0)
-		goto fail;
+		return api_list_abandon(&l);
 	if (vm_uuid) {
 		if (vm_get_by_uuid(c->db, vm_uuid, &vm, &err) < 0) {
 			api_fail_no_entity(c, "virtualmachineid", vm_uuid);
-			goto fail;
+			return api_list_abandon(&l);
 		}
 		f.instance_id = vm.id;
 	}
@@ -756,21 +726,13 @@ int cmd_list_volumes(struct api_ctx *c)
 		if (!p || volume_ops_pool_by_uuid(c->db, pool_uuid, p, &err) < 0) {
 			free(p);
 			api_fail_no_entity(c, "storageid", pool_uuid);
-			goto fail;
+			return api_list_abandon(&l);
 		}
 		f.pool_id = p->id;
 		free(p);
 	}
 	r = volume_list(c->db, &f, volume_row, &l, &err);
-	if (r < 0) {
-		api_fail_db(c, r, &err);
-		goto fail;
-	}
-	api_list_end(&l, "volume");
-	return 0;
-fail:
-	jw_free(&l.rows);
-	return -1;
+	return api_list_finish(&l, r, &err, "volume");
 }
 
 /* The table of api_vm.c's and these commands. */

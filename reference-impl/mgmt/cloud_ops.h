@@ -84,6 +84,9 @@ json_t *cloud_job_args(struct db *db, const char *job_uuid, char *errortext, siz
 
 /* The id of the zone with this uuid, or -1 after a 431 naming param. */
 int cloud_zone_id(struct api_ctx *c, const char *param, const char *uuid, int64_t *id);
+/* The VM whose uuid is parameter param (required), or -1 after a 431 naming param
+ * (no such VM) or a 530. */
+int cloud_get_vm(struct api_ctx *c, const char *param, struct vm_record *vm);
 
 /* Handlers of api_storage.c. */
 int cmd_create_storage_pool(struct api_ctx *c);

@@ -838,6 +838,72 @@ static int on_hit(const struct vecs_scan_hit *hit, void *ctx)
 	return 0;
 }
 
+/* Every libvirt secret on every host must belong to a disk of a domain running there:
+ * CloudStack defines them on start, attach and before migration, and undefines them on
+ * stop, detach and after migration. NULL when that holds, else which one is left. */
+static char *secrets_left(struct vecs_reference *t)
+{
+	char *list = malloc(1 << 16), *xml = malloc(1 << 20), *why = NULL;
+	json_t *h;
+	size_t i;
+
+	if (!list || !xml) {
+		free(list);
+		free(xml);
+		return strf("out of memory");
+	}
+	json_array_foreach(json_object_get(t->stack, "hosts"), i, h) {
+		const char *uri = jstr(h, "libvirt_uri");
+		const char *ls[] = { "virsh", "-c", uri, "secret-list", NULL };
+		const char *doms[] = { "virsh", "-c", uri, "list", "--name", NULL };
+		char *used = strdup(""), *save = NULL, *line;
+
+		if (!uri || !used || virsh(doms, list, 1 << 16, &why) < 0) {
+			free(used);
+			break;
+		}
+		/* the secret uuids the running domains' disks name */
+		for (line = strtok_r(list, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+			const char *dx[] = { "virsh", "-c", uri, "dumpxml", line, NULL };
+			char *p, *n;
+			if (!*line || virsh(dx, xml, 1 << 20, &why) < 0)
+				continue;
+			free(why);
+			why = NULL;
+			for (p = xml; (p = strstr(p, "<secret type='passphrase' uuid='")); p += 32) {
+				n = strf("%s %.36s", used, p + 32);
+				free(used);
+				used = n;
+			}
+		}
+		if (virsh(ls, list, 1 << 16, &why) == 0) {
+			/* " UUID   Usage" header and dashes, then one "uuid  volume path" per line */
+			for (line = strtok_r(list, "\n", &save); line && !why; line = strtok_r(NULL, "\n", &save)) {
+				char uuid[40] = "";
+				bool is_uuid;
+				if (sscanf(line, " %36s", uuid) != 1 || strlen(uuid) != 36)
+					continue;
+				is_uuid = true;
+				for (int c = 0; c < 36; c++)
+					is_uuid &= (c == 8 || c == 13 || c == 18 || c == 23)
+							   ? uuid[c] == '-'
+							   : isxdigit((unsigned char)uuid[c]) != 0;
+				if (!is_uuid)
+					continue; /* the table's header and rule */
+				if (!strstr(used, uuid))
+					why = strf("host %s keeps libvirt secret %s, which no running domain uses",
+						   jstr(h, "name"), uuid);
+			}
+		}
+		free(used);
+		if (why)
+			break;
+	}
+	free(list);
+	free(xml);
+	return why;
+}
+
 static int ref_invariant(void *target, enum vecs_invariant inv, const char *volume, bool *held,
 			 char **reason, struct vecs_evidence *ev, struct vecs_err *err)
 {
@@ -901,7 +967,7 @@ static int ref_invariant(void *target, enum vecs_invariant inv, const char *volu
 		break;
 	}
 	case VECS_INV_NO_LIBVIRT_SECRET_LEFT:
-		/* checked against running domains once the agent defines secrets */
+		why = secrets_left(t);
 		break;
 	default:
 		if (!ids)

@@ -45,4 +45,17 @@ test_wrong_expectation_fails() {
 	grep -q 'refused with 431' run.log || fail "$(grep -E '^\[' run.log)"
 }
 
+# A libvirt secret that no running domain uses is a leak the invariant must name.
+test_stray_libvirt_secret_is_caught() {
+	local uri
+	uri=$(jq -r '.hosts[0].libvirt_uri' "$STACK/stack.json")
+	printf "<secret ephemeral='yes' private='yes'><uuid>11111111-2222-3333-4444-555555555555</uuid><usage type='volume'><volume>/vecs-stray</volume></usage></secret>" >stray.xml
+	virsh -c "$uri" secret-define stray.xml >/dev/null
+	expect_exit 1 "$VECS" run --stack-dir "$STACK" --storage smp --only 'download-volume/*' 2>run.log ||
+		{ virsh -c "$uri" secret-undefine 11111111-2222-3333-4444-555555555555 >/dev/null; false; }
+	virsh -c "$uri" secret-undefine 11111111-2222-3333-4444-555555555555 >/dev/null
+	grep -q 'no_libvirt_secret_left broken: host h1 keeps libvirt secret 11111111-2222-3333-4444-555555555555' run.log ||
+		fail "$(grep -E '^\[' run.log)"
+}
+
 run_tests

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "targets/api_client.h"
+#include "util/file.h"
 #include "util/ledger.h"
 #include "util/proc.h"
 #include "util/reaper.h"
@@ -662,10 +663,10 @@ static int register_resources(struct keeper *k, struct vecs_err *err)
 static int write_stack_json(struct keeper *k, struct vecs_err *err)
 {
 	char creds[PATH_MAX + 32], line[512], key[256] = "", secret[256] = "", dbkey[256] = "";
-	char path[PATH_MAX + 16], tmp[PATH_MAX + 32], props[PATH_MAX + 32], p[PATH_MAX + 32];
+	char path[PATH_MAX + 16], props[PATH_MAX + 32], p[PATH_MAX + 32], *text;
 	json_t *root = json_object(), *hosts = json_array(), *pools = json_array(), *db = json_object();
 	FILE *f;
-	int r = 0, fd;
+	int r = 0;
 
 	snprintf(creds, sizeof(creds), "%s/secrets/api.creds", k->dir);
 	snprintf(props, sizeof(props), "%s/secrets/db.properties", k->dir);
@@ -753,12 +754,17 @@ static int write_stack_json(struct keeper *k, struct vecs_err *err)
 	json_object_set_new(root, "pools", pools);
 
 	snprintf(path, sizeof(path), "%s/%s", k->dir, STACK_JSON);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
 	r = vecs_ledger_add_path(k->ledger, VECS_OBJ_FILE, path, NULL, err);
-	fd = r < 0 ? -1 : open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0 || json_dumpfd(root, fd, JSON_INDENT(2) | JSON_SORT_KEYS) < 0 ||
-	    write(fd, "\n", 1) != 1 || fsync(fd) < 0 || close(fd) < 0 || rename(tmp, path) < 0)
-		r = r < 0 ? r : vecs_err_set(err, -EIO, "cannot write %s", path);
+	text = r < 0 ? NULL : json_dumps(root, JSON_INDENT(2) | JSON_SORT_KEYS);
+	if (r == 0 && !text)
+		r = vecs_err_set(err, -ENOMEM, "out of memory writing %s", path);
+	if (r == 0)
+		r = vecs_write_file_atomic(path, text, strlen(text), 0600, err);
+	if (text) {
+		/* it holds the API secret key and the database key */
+		explicit_bzero(text, strlen(text));
+		free(text);
+	}
 	json_decref(root);
 	explicit_bzero(secret, sizeof(secret));
 	explicit_bzero(dbkey, sizeof(dbkey));

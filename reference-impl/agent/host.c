@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util/file.h"
 #include "util/json_writer.h"
 #include "util/proc.h"
 #include "util/reaper.h"
@@ -502,16 +503,11 @@ static int start_libvirtd(struct vecs_ledger *l, struct vecs_host *h, struct vec
 
 static int write_host_json(const struct vecs_host *h, struct vecs_err *err)
 {
-	char path[PATH_MAX + 64], tmp[PATH_MAX + 72];
+	char path[PATH_MAX + 64];
 	struct json_writer w;
-	FILE *f;
 
 	snprintf(path, sizeof(path), "%s/host.json", h->dir);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	f = fopen(tmp, "we");
-	if (!f)
-		return vecs_err_set(err, -errno, "cannot write %s: %s", tmp, strerror(errno));
-	jw_init(&w, f, true);
+	jw_init_mem(&w, true);
 	jw_obj_begin(&w);
 	jw_kv_str(&w, "name", h->name);
 	jw_kv_int(&w, "index", h->index);
@@ -525,10 +521,7 @@ static int write_host_json(const struct vecs_host *h, struct vecs_err *err)
 	jw_kv_uint(&w, "libvirtd_start", h->libvirtd_start);
 	jw_kv_str(&w, "dir", h->dir);
 	jw_obj_end(&w);
-	fputc('\n', f);
-	if (fclose(f) != 0 || rename(tmp, path) != 0)
-		return vecs_err_set(err, -errno, "cannot write %s: %s", path, strerror(errno));
-	return 0;
+	return vecs_write_json_atomic(&w, path, 0644, err);
 }
 
 /* libvirtd probes every QEMU binary when it starts (seconds each, with KVM and TCG).

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "util/file.h"
 #include "db/async_job_dao.h"
 #include "db/host_dao.h"
 #include "mgmt/agent_channel.h"
@@ -58,21 +59,13 @@ static time_t now_real(void)
 	return time(NULL);
 }
 
+/* Written aside and renamed, so a reader never sees half a URL. */
 static int write_url_file(const char *path, const char *url)
 {
-	char tmp[4096];
-	FILE *f;
+	char line[256];
+	int n = snprintf(line, sizeof(line), "%s\n", url);
 
-	/* Written aside and renamed, so a reader never sees half a URL. */
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
-		return -ENAMETOOLONG;
-	f = fopen(tmp, "we");
-	if (!f)
-		return -errno;
-	fprintf(f, "%s\n", url);
-	if (fclose(f) != 0 || rename(tmp, path) != 0)
-		return -errno;
-	return 0;
+	return vecs_write_file_atomic(path, line, (size_t)n, 0644, NULL);
 }
 
 static unsigned parse_count(const char *s, const char *opt)

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "util/file.h"
 #include "util/json_writer.h"
 #include "util/proc.h"
 #include "util/reaper.h"
@@ -434,16 +435,11 @@ static int wait_ganesha(const char *dir, const struct vecs_nfs *n, struct vecs_e
 
 static int write_state(const struct vecs_nfs *n, struct vecs_err *err)
 {
-	char path[PATH_MAX + 32], tmp[PATH_MAX + 40];
+	char path[PATH_MAX + 32];
 	struct json_writer w;
-	FILE *f;
 
 	snprintf(path, sizeof(path), "%s/nfs.json", n->dir);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	f = fopen(tmp, "we");
-	if (!f)
-		return vecs_err_set(err, -errno, "cannot write %s: %s", tmp, strerror(errno));
-	jw_init(&w, f, true);
+	jw_init_mem(&w, true);
 	jw_obj_begin(&w);
 	jw_kv_str(&w, "run_id", n->run_id);
 	jw_kv_str(&w, "netns", n->netns);
@@ -457,10 +453,7 @@ static int write_state(const struct vecs_nfs *n, struct vecs_err *err)
 	jw_kv_int(&w, "rpcbind_pid", n->rpcbind_pid);
 	jw_kv_uint(&w, "rpcbind_start", n->rpcbind_start);
 	jw_obj_end(&w);
-	fputc('\n', f);
-	if (fclose(f) != 0 || rename(tmp, path) != 0)
-		return vecs_err_set(err, -errno, "cannot write %s: %s", path, strerror(errno));
-	return 0;
+	return vecs_write_json_atomic(&w, path, 0644, err);
 }
 
 /* --- up and down ------------------------------------------------------------------ */

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "util/file.h"
 #include "util/proc.h"
 #include "util/reaper.h"
 
@@ -406,28 +407,14 @@ static int be_remove(struct sio_gw *gw, struct sio_volume *v, struct vecs_err *e
 
 static int be_save(struct sio_gw *gw, struct vecs_err *err)
 {
-	char path[PATH_MAX], tmp[PATH_MAX + 8], *json;
-	size_t len;
-	int fd, rc;
+	char path[PATH_MAX], *json;
+	int rc;
 
 	if ((rc = sio_state_to_json(gw, &json, err)) < 0)
 		return rc;
 	snprintf(path, sizeof(path), "%s/" SIO_STATE, gw->data_dir);
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	len = strlen(json);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0 || write(fd, json, len) != (ssize_t)len || fsync(fd) < 0 ||
-	    rename(tmp, path) < 0) {
-		rc = vecs_err_set(err, -(errno ? errno : EIO), "cannot write gateway state %s: %s",
-				  path, strerror(errno ? errno : EIO));
-	}
-	if (fd >= 0)
-		close(fd);
+	rc = vecs_write_file_atomic(path, json, strlen(json), 0600, err);
 	free(json);
-	if (rc == 0 && (fd = open(gw->data_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
-		(void)fsync(fd);
-		close(fd);
-	}
 	return rc;
 }
 

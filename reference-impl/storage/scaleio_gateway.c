@@ -18,6 +18,7 @@
 
 #include "storage/scaleio.h"
 #include "storage/scaleio_backend.h"
+#include "util/file.h"
 #include "util/secret.h"
 
 static int usage(FILE *f)
@@ -161,17 +162,10 @@ static bool hex16(const char *s)
 
 static int write_url_file(const char *path, const char *url)
 {
-	char tmp[PATH_MAX];
-	FILE *f;
+	char line[256];
+	int n = snprintf(line, sizeof(line), "%s\n", url);
 
-	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
-	f = fopen(tmp, "w");
-	if (!f)
-		return -errno;
-	fprintf(f, "%s\n", url);
-	if (fclose(f) != 0 || rename(tmp, path) < 0)
-		return -errno;
-	return 0;
+	return vecs_write_file_atomic(path, line, (size_t)n, 0644, NULL);
 }
 
 static int read_password(const char *path, struct vecs_secret *pw, struct vecs_err *err)

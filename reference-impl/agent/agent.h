@@ -22,6 +22,9 @@
 
 #define AGENT_QIMG_RETRIES 3
 #define AGENT_MAX_MIGRATIONS 16
+#define AGENT_MAX_DOMAINS 64
+#define AGENT_DOM_SECRETS 8 /* = AGENT_VM_MAX_DISKS (agent_xml.h) */
+#define AGENT_MAX_BUSY 32
 
 struct agent {
 	/* from D/<host>/host.json */
@@ -33,8 +36,11 @@ struct agent {
 	char netns[64];
 	/* files */
 	char key_dir[PATH_MAX / 2 + 16]; /* private 0700 directory of the key files */
+	char serial_dir[PATH_MAX / 2 + 16]; /* the domains' serial logs: <serial_dir>/<name>.log */
 	char sdc_dir[PATH_MAX];  /* the ScaleIO SDC's by-id directory of this host */
 	char shim[PATH_MAX];     /* getrusage-shim.so (kdf=fast) */
+	const char *qemu_img;    /* --qemu-img: every qemu-img run and the probe */
+	const char *emulator;    /* --emulator: the domains' <emulator>, NULL for libvirt's */
 	char ledger_path[PATH_MAX + 16];
 	uint64_t key_dir_ledger_id;
 	struct vecs_ledger *ledger;
@@ -42,7 +48,7 @@ struct agent {
 	bool encryption;         /* the capability probe's answer (false with --no-encryption) */
 	char qemu_img_version[96];
 	char cryptsetup_version[96];
-	const char *domain_type; /* "kvm" with /dev/kvm, else "qemu" */
+	const char *domain_type; /* --domain-type; auto: "kvm" with /dev/kvm, else "qemu" */
 	atomic_uint kdf_retries; /* "Unable to get accurate CPU usage" retries since start */
 	FILE *log;
 	pthread_mutex_t log_lock;
@@ -55,6 +61,19 @@ struct agent {
 		size_t n;
 		char uuids[8][37];
 	} migrated[AGENT_MAX_MIGRATIONS];
+	/* secrets of each domain started or received here, so that a stop_vm that finds
+	 * the domain gone (QEMU died, libvirtd restarted) still undefines them */
+	pthread_mutex_t dom_lock;
+	struct agent_dom_secrets {
+		char name[128];
+		size_t n;
+		char uuids[AGENT_DOM_SECRETS][37];
+	} doms[AGENT_MAX_DOMAINS];
+	/* volume commands on one path run one after another (agent_path_hold): a
+	 * delete_volume sent after a create_volume timed out waits for that create */
+	pthread_mutex_t path_lock;
+	pthread_cond_t path_cond;
+	uint64_t busy[AGENT_MAX_BUSY]; /* hashes of the paths held, 0 = free */
 };
 
 /* One line in the agent's log (a newline is added). Names, paths and outcomes only. */
@@ -71,6 +90,12 @@ const char *agent_virt_error(void);
 int agent_ledger_add(struct agent *a, enum vecs_obj kind, const char *x, const char *y,
 		     uint64_t *id, struct vecs_err *err);
 void agent_ledger_forget(struct agent *a, enum vecs_obj kind, const char *x, const char *y);
+
+/* Hold path for one volume command, waiting while another command holds it; returns
+ * the token agent_path_release takes. Paths are compared by a 64-bit hash: two paths
+ * that collide only wait for each other. */
+uint64_t agent_path_hold(struct agent *a, const char *path);
+void agent_path_release(struct agent *a, uint64_t token);
 
 /* A key file: the secret's bytes, mode 0600, in the key dir, recorded in the ledger. */
 struct agent_key {

@@ -7,6 +7,8 @@
 #include <fcntl.h>
 #include <libcryptsetup.h>
 #include <libvirt/virterror.h>
+#include <pthread.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,9 +51,15 @@ const char *agent_virt_error(void)
 virConnectPtr agent_conn(struct agent *a, struct vecs_err *err)
 {
 	virConnectPtr c = NULL;
+	unsigned long ver;
 
 	pthread_mutex_lock(&a->conn_lock);
-	if (a->conn && virConnectIsAlive(a->conn) != 1) {
+	/* Without an event loop the remote driver notices a restarted libvirtd only when a
+	 * call fails ("Cannot write data: Broken pipe"): one cheap RPC finds out first. */
+	if (a->conn && (virConnectIsAlive(a->conn) != 1 ||
+			virConnectGetLibVersion(a->conn, &ver) < 0)) {
+		agent_log(a, "libvirt connection to %s lost (libvirtd restarted?); reconnecting",
+			  a->uri);
 		virConnectClose(a->conn);
 		a->conn = NULL;
 	}
@@ -62,6 +70,54 @@ virConnectPtr agent_conn(struct agent *a, struct vecs_err *err)
 		c = a->conn;
 	pthread_mutex_unlock(&a->conn_lock);
 	return c;
+}
+
+static uint64_t path_hash(const char *p)
+{
+	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+
+	for (; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	return h ? h : 1;
+}
+
+static bool path_busy(struct agent *a, uint64_t h, size_t *slot)
+{
+	bool busy = false;
+
+	*slot = AGENT_MAX_BUSY;
+	for (size_t i = 0; i < AGENT_MAX_BUSY; i++) {
+		if (a->busy[i] == h)
+			busy = true;
+		else if (!a->busy[i] && *slot == AGENT_MAX_BUSY)
+			*slot = i;
+	}
+	return busy || *slot == AGENT_MAX_BUSY;
+}
+
+uint64_t agent_path_hold(struct agent *a, const char *path)
+{
+	uint64_t h = path_hash(path);
+	size_t slot;
+
+	pthread_mutex_lock(&a->path_lock);
+	while (path_busy(a, h, &slot))
+		pthread_cond_wait(&a->path_cond, &a->path_lock);
+	a->busy[slot] = h;
+	pthread_mutex_unlock(&a->path_lock);
+	return h;
+}
+
+void agent_path_release(struct agent *a, uint64_t token)
+{
+	pthread_mutex_lock(&a->path_lock);
+	for (size_t i = 0; i < AGENT_MAX_BUSY; i++)
+		if (a->busy[i] == token) {
+			a->busy[i] = 0;
+			break;
+		}
+	pthread_cond_broadcast(&a->path_cond);
+	pthread_mutex_unlock(&a->path_lock);
 }
 
 int agent_ledger_add(struct agent *a, enum vecs_obj kind, const char *x, const char *y,
@@ -165,7 +221,7 @@ static const char *last_line(char *s)
 int agent_qimg_run(struct agent *a, struct qimg_cmd *c, char *out, size_t out_cap,
 		   unsigned *retries, struct vecs_err *err)
 {
-	char preload[PATH_MAX + 16];
+	char preload[2 * PATH_MAX + 16];
 	const char *env[] = { preload, NULL };
 	char errbuf[4096];
 	int status = 0, r;
@@ -177,7 +233,16 @@ int agent_qimg_run(struct agent *a, struct qimg_cmd *c, char *out, size_t out_ca
 	for (size_t i = 0; c->argv[i]; i++)
 		nfs = nfs || !strncmp(c->argv[i], "nfs://", 6) || strstr(c->argv[i], "file.driver=nfs");
 	snprintf(netns, sizeof(netns), "/run/netns/%s", a->netns);
-	snprintf(preload, sizeof(preload), "LD_PRELOAD=%s", a->shim);
+	/* the shim goes first; a preload of the agent's own environment (the stack's I/O
+	 * fault shim, libfaketime) stays in effect for qemu-img */
+	{
+		const char *inherited = getenv("LD_PRELOAD");
+		snprintf(preload, sizeof(preload), "LD_PRELOAD=%s%s%s", a->shim,
+			 inherited && *inherited ? ":" : "", inherited ? inherited : "");
+	}
+	/* --qemu-img: the argv builders write "qemu-img"; the program run is the option's */
+	if (a->qemu_img && c->argv[0] && !strcmp(c->argv[0], "qemu-img"))
+		c->argv[0] = a->qemu_img;
 	for (unsigned attempt = 0;; attempt++) {
 		struct vecs_spawn_opts o = { .timeout_ms = 600000,
 					     .netns = nfs ? netns : NULL,
@@ -396,31 +461,65 @@ int agent_vol_parse(struct agent *a, json_t *vol, const struct chan_secrets *sec
 /* --- NFS: file operations through libnfs in the host's netns ------------------------ */
 
 /* Run `vecs-agent --nfs-helper op ...` in this host's netns: its exit status, or <0. */
+/* An NFS operation for a volume, run by a thread of its own inside this host's network
+ * namespace (setns affects only the calling thread; the worker thread stays out). Was a
+ * `vecs-agent --nfs-helper` process: ~100 ms per create_volume on NFS for loading this
+ * program's libraries (b-agent.sh), against a few ms in a thread. */
+struct nfs_job {
+	const char *netns, *op, *server, *file, *file2;
+	char exp[PATH_MAX / 2];
+	char why[PATH_MAX + 256];
+	int r;
+};
+
+static int nfs_op(const char *op, const char *server, const char *export, const char *f1,
+		  const char *f2, char *why, size_t wlen);
+
+static void *nfs_thread(void *arg)
+{
+	struct nfs_job *j = arg;
+	int ns = open(j->netns, O_RDONLY | O_CLOEXEC);
+
+	if (ns < 0 || setns(ns, CLONE_NEWNET) < 0) {
+		snprintf(j->why, sizeof(j->why), "cannot enter %s: %s", j->netns, strerror(errno));
+		j->r = 2;
+	} else {
+		j->r = nfs_op(j->op, j->server, j->exp, j->file, j->file2, j->why, sizeof(j->why));
+	}
+	if (ns >= 0)
+		close(ns);
+	return NULL;
+}
+
 static int nfs_helper(struct agent *a, const char *op, const struct agent_vol *v,
 		      const struct agent_vol *v2, struct vecs_err *err)
 {
-	char netns[128], exp[PATH_MAX / 2], errbuf[1024];
-	const char *file, *file2 = v2 ? strrchr(v2->nfs_path, '/') + 1 : NULL;
-	/* this very program, also when a rebuild replaced the file since it started */
-	const char *self = "/proc/self/exe";
-	int status = 0, r;
+	char netns[128];
+	struct nfs_job *j = calloc(1, sizeof(*j));
+	pthread_t th;
+	int r;
 
-	snprintf(exp, sizeof(exp), "%s", v->nfs_path);
-	file = strrchr(v->nfs_path, '/') + 1;
-	exp[file - 1 - v->nfs_path] = '\0';
-	if (!exp[0])
-		snprintf(exp, sizeof(exp), "/");
+	if (!j)
+		return vecs_err_set(err, -ENOMEM, "out of memory");
+	snprintf(j->exp, sizeof(j->exp), "%s", v->nfs_path);
+	j->file = strrchr(v->nfs_path, '/') + 1;
+	j->exp[j->file - 1 - v->nfs_path] = '\0';
+	if (!j->exp[0])
+		snprintf(j->exp, sizeof(j->exp), "/");
+	j->file2 = v2 ? strrchr(v2->nfs_path, '/') + 1 : NULL;
 	snprintf(netns, sizeof(netns), "/run/netns/%s", a->netns);
-	const char *argv[] = { self, "--nfs-helper", op, v->nfs_host, exp, file, file2, NULL };
-	struct vecs_spawn_opts o = { .timeout_ms = 60000, .netns = netns, .errbuf = errbuf,
-				     .err_cap = sizeof(errbuf) };
-	errbuf[0] = '\0';
-	if ((r = vecs_spawn_run(argv, &o, &status, err)) < 0)
-		return r;
-	if (status == 2 || status < 0)
-		return vecs_err_set(err, -EIO, "NFS %s of %s failed: %s", op, v->path,
-				    last_line(errbuf));
-	return status;
+	j->netns = netns;
+	j->op = op;
+	j->server = v->nfs_host;
+	if ((r = pthread_create(&th, NULL, nfs_thread, j)) != 0) {
+		free(j);
+		return vecs_err_set(err, -r, "cannot start a thread for NFS %s: %s", op, strerror(r));
+	}
+	pthread_join(th, NULL);
+	r = j->r == 2 ? vecs_err_set(err, -EIO, "NFS %s of %s failed: %s", op, v->path, j->why)
+		      : j->r;
+	free(j);
+	return r;
 }
 
 int agent_vol_exists(struct agent *a, const struct agent_vol *v, struct vecs_err *err)
@@ -466,7 +565,11 @@ int agent_vol_rename(struct agent *a, const struct agent_vol *from, const struct
 struct nfs_context;
 struct nfsfh;
 
-int agent_nfs_helper_main(int argc, char **argv)
+/* One libnfs operation on SERVER:EXPORT: exists | rm | rename (FILE to FILE2), in the
+ * calling thread's network namespace. 0, 1 (no such file) or 2 (error, in why). libnfs
+ * is dlopen()ed (Debian ships no libnfs-dev; five calls). */
+static int nfs_op(const char *op, const char *server, const char *export, const char *f1,
+		  const char *f2, char *why, size_t wlen)
 {
 	struct nfs_context *(*init)(void);
 	void (*destroy)(struct nfs_context *);
@@ -479,16 +582,10 @@ int agent_nfs_helper_main(int argc, char **argv)
 	void *lib = dlopen("libnfs.so.13", RTLD_NOW);
 	struct nfs_context *nfs;
 	char p1[PATH_MAX], p2[PATH_MAX];
-	const char *op;
 	int r = 2;
 
-	if (argc < 6 || (!strcmp(argv[2], "rename") && argc < 7)) {
-		fputs("usage: vecs-agent --nfs-helper exists|rm|rename SERVER EXPORT FILE [FILE2]\n",
-		      stderr);
-		return 2;
-	}
 	if (!lib) {
-		fprintf(stderr, "cannot load libnfs: %s\n", dlerror());
+		snprintf(why, wlen, "cannot load libnfs: %s", dlerror());
 		return 2;
 	}
 	*(void **)&init = dlsym(lib, "nfs_init_context");
@@ -500,18 +597,17 @@ int agent_nfs_helper_main(int argc, char **argv)
 	*(void **)&nclose = dlsym(lib, "nfs_close");
 	*(void **)&nerror = dlsym(lib, "nfs_get_error");
 	if (!init || !destroy || !mount || !nunlink || !nrename || !nopen || !nclose || !nerror) {
-		fputs("libnfs lacks a needed function\n", stderr);
-		return 2;
+		snprintf(why, wlen, "libnfs lacks a needed function");
+		goto close_lib;
 	}
-	op = argv[2];
-	snprintf(p1, sizeof(p1), "/%s", argv[5]);
-	snprintf(p2, sizeof(p2), "/%s", argc > 6 ? argv[6] : "");
+	snprintf(p1, sizeof(p1), "/%s", f1);
+	snprintf(p2, sizeof(p2), "/%s", f2 ? f2 : "");
 	if (!(nfs = init())) {
-		fputs("libnfs: no context\n", stderr);
-		return 2;
+		snprintf(why, wlen, "libnfs: no context");
+		goto close_lib;
 	}
-	if (mount(nfs, argv[3], argv[4]) < 0) {
-		fprintf(stderr, "cannot mount %s:%s: %s\n", argv[3], argv[4], nerror(nfs));
+	if (mount(nfs, server, export) < 0) {
+		snprintf(why, wlen, "cannot mount %s:%s: %s", server, export, nerror(nfs));
 		goto out;
 	}
 	if (!strcmp(op, "exists")) {
@@ -523,22 +619,40 @@ int agent_nfs_helper_main(int argc, char **argv)
 		} else {
 			r = e == -ENOENT ? 1 : 2;
 			if (r == 2)
-				fprintf(stderr, "cannot open %s: %s\n", p1, nerror(nfs));
+				snprintf(why, wlen, "cannot open %.1000s: %s", p1, nerror(nfs));
 		}
 	} else if (!strcmp(op, "rm")) {
 		int e = nunlink(nfs, p1);
 		r = e == 0 ? 0 : e == -ENOENT ? 1 : 2;
 		if (r == 2)
-			fprintf(stderr, "cannot remove %s: %s\n", p1, nerror(nfs));
+			snprintf(why, wlen, "cannot remove %.1000s: %s", p1, nerror(nfs));
 	} else if (!strcmp(op, "rename")) {
 		int e = nrename(nfs, p1, p2);
 		r = e == 0 ? 0 : e == -ENOENT ? 1 : 2;
 		if (r == 2)
-			fprintf(stderr, "cannot rename %s to %s: %s\n", p1, p2, nerror(nfs));
+			snprintf(why, wlen, "cannot rename %.1000s to %.1000s: %s", p1, p2, nerror(nfs));
 	} else {
-		fprintf(stderr, "unknown NFS operation %s\n", op);
+		snprintf(why, wlen, "unknown NFS operation %s", op);
 	}
 out:
 	destroy(nfs);
+close_lib:
+	dlclose(lib);
+	return r;
+}
+
+int agent_nfs_helper_main(int argc, char **argv)
+{
+	char why[PATH_MAX + 256] = "";
+	int r;
+
+	if (argc < 6 || (!strcmp(argv[2], "rename") && argc < 7)) {
+		fputs("usage: vecs-agent --nfs-helper exists|rm|rename SERVER EXPORT FILE [FILE2]\n",
+		      stderr);
+		return 2;
+	}
+	r = nfs_op(argv[2], argv[3], argv[4], argv[5], argc > 6 ? argv[6] : NULL, why, sizeof(why));
+	if (r == 2)
+		fprintf(stderr, "%s\n", why);
 	return r;
 }

@@ -23,7 +23,8 @@
 static const char usage[] =
 	"usage: vecs-agent --host-dir D/NAME --mgmt-socket PATH --token-file FILE\n"
 	"                  [--kdf fast|production] [--log FILE] [--sdc-dir DIR]\n"
-	"                  [--no-encryption]\n"
+	"                  [--domain-type auto|kvm|qemu] [--no-encryption]\n"
+	"                  [--qemu-img PATH] [--emulator PATH]\n"
 	"The KVM agent of the simulated host in D/NAME (its host.json, written by vecs-host up):\n"
 	"registers with the management server on its agent socket, reports whether the host\n"
 	"can encrypt volumes (qemu-img with luks, libcryptsetup), and serves the commands of\n"
@@ -31,8 +32,18 @@ static const char usage[] =
 	"  --kdf fast        qemu-img with the getrusage shim, libcryptsetup with 1000 PBKDF2\n"
 	"                    iterations (tests, CI); production (default): calibrated\n"
 	"  --sdc-dir DIR     the host's ScaleIO SDC by-id directory (D/NAME/dev/disk/by-id)\n"
+	"  --domain-type T   libvirt domain type: kvm, qemu (TCG), or auto (default): kvm\n"
+	"                    when /dev/kvm is usable, else qemu\n"
 	"  --no-encryption   report host.volume.encryption=false and refuse encrypted volumes\n"
-	"Key files live in D/NAME/agent-keys (0700), one per command, deleted after it.\n";
+	"  --qemu-img PATH   the qemu-img run for every volume command and for the capability\n"
+	"                    probe (default /usr/bin/qemu-img; a fault wrapper, say)\n"
+	"  --emulator PATH   the domains' <emulator> (default: libvirt's choice); a wrapper that\n"
+	"                    sets an environment and execs qemu-system-x86_64, since libvirt\n"
+	"                    starts QEMU with a cleared environment\n"
+	"LD_PRELOAD and the rest of the agent's environment reach qemu-img and cryptsetup.\n"
+	"Key files live in D/NAME/agent-keys (0700), one per command, deleted after it.\n"
+	"Each domain's serial console goes to D/NAME/serial/<domain>.log unless start_vm\n"
+	"names a serial_log; start_vm answers its path.\n";
 
 static const struct chan_handler handlers[] = {
 	{ "host_info", h_host_info },
@@ -97,8 +108,8 @@ static int load_host(struct agent *a, const char *dir, struct vecs_err *err)
 /* The capability probe: qemu-img lists luks, libcryptsetup initialises. */
 static bool probe(struct agent *a)
 {
-	const char *help_argv[] = { "qemu-img", "--help", NULL };
-	const char *ver_argv[] = { "qemu-img", "--version", NULL };
+	const char *help_argv[] = { a->qemu_img, "--help", NULL };
+	const char *ver_argv[] = { a->qemu_img, "--version", NULL };
 	const char *cs_argv[] = { "cryptsetup", "--version", NULL };
 	static char help[65536];
 	struct vecs_err err = { 0 };
@@ -124,7 +135,7 @@ static bool probe(struct agent *a)
 			 (int)strcspn(ver, "\n"), ver);
 	else
 		snprintf(a->cryptsetup_version, sizeof(a->cryptsetup_version), "libcryptsetup");
-	agent_log(a, "capability probe: qemu-img luks %s, libcryptsetup %s",
+	agent_log(a, "capability probe: %s luks %s, libcryptsetup %s", a->qemu_img,
 		  luks ? "yes" : "no", crypt ? "usable" : "unusable");
 	return luks && crypt;
 }
@@ -163,6 +174,36 @@ static int key_dir_setup(struct agent *a, struct vecs_err *err)
 	return 0;
 }
 
+/* auto: kvm when /dev/kvm is usable, else qemu (TCG); kvm is refused without /dev/kvm. */
+static int domain_type_pick(struct agent *a, const char *want, struct vecs_err *err)
+{
+	bool kvm = access("/dev/kvm", R_OK | W_OK) == 0;
+
+	if (!strcmp(want, "kvm") && !kvm)
+		return vecs_err_set(err, -ENODEV, "--domain-type kvm needs a usable /dev/kvm "
+				    "(use --domain-type qemu for TCG)");
+	a->domain_type = !strcmp(want, "auto") ? (kvm ? "kvm" : "qemu")
+			 : !strcmp(want, "kvm") ? "kvm" : "qemu";
+	return 0;
+}
+
+/* D/NAME/serial: the domains' serial console logs (removed with the host dir by
+ * vecs-host down, which the ledger record makes sure of). */
+static int serial_dir_setup(struct agent *a, struct vecs_err *err)
+{
+	int r;
+
+	snprintf(a->serial_dir, sizeof(a->serial_dir), "%s/serial", a->host_dir);
+	if (access(a->serial_dir, F_OK) == 0)
+		return 0;
+	if ((r = agent_ledger_add(a, VECS_OBJ_DIR, a->serial_dir, NULL, NULL, err)) < 0)
+		return r;
+	if (mkdir(a->serial_dir, 0750) < 0 && errno != EEXIST)
+		return vecs_err_set(err, -errno, "cannot create %s: %s", a->serial_dir,
+				    strerror(errno));
+	return 0;
+}
+
 static void quiet_virt_errors(void *ud, virErrorPtr e)
 {
 	(void)ud;
@@ -179,19 +220,23 @@ int main(int argc, char **argv)
 		{ "log", required_argument, NULL, 'L' },
 		{ "sdc-dir", required_argument, NULL, 'S' },
 		{ "no-encryption", no_argument, NULL, 'N' },
+		{ "domain-type", required_argument, NULL, 'T' },
+		{ "qemu-img", required_argument, NULL, 'Q' },
+		{ "emulator", required_argument, NULL, 'E' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static struct agent a;
 	struct channel_client_config cfg = { .handlers = handlers,
 					     .n_handlers = sizeof(handlers) / sizeof(handlers[0]) };
-	const char *host_dir = NULL, *kdf = "production", *logpath = NULL, *sdc = NULL;
+	const char *host_dir = NULL, *kdf = "production", *logpath = NULL, *sdc = NULL,
+		   *dtype = "auto";
 	struct channel_client *cc = NULL;
 	struct vecs_err err = { 0 };
 	char self[PATH_MAX], tmp[PATH_MAX + 32];
 	bool no_enc = false;
 	sigset_t sigs;
-	int c, sig, rc = 2;
+	int c, sig, r, rc = 2;
 
 	if (argc > 1 && !strcmp(argv[1], "--nfs-helper"))
 		return agent_nfs_helper_main(argc, argv);
@@ -204,18 +249,32 @@ int main(int argc, char **argv)
 		case 'L': logpath = optarg; break;
 		case 'S': sdc = optarg; break;
 		case 'N': no_enc = true; break;
+		case 'T': dtype = optarg; break;
+		case 'Q': a.qemu_img = optarg; break;
+		case 'E': a.emulator = optarg; break;
 		case 'h': fputs(usage, stdout); return 0;
 		default: fputs(usage, stderr); return 2;
 		}
 	}
 	if (optind != argc || !host_dir || !cfg.socket_path || !cfg.token_file ||
-	    (strcmp(kdf, "fast") && strcmp(kdf, "production"))) {
+	    (strcmp(kdf, "fast") && strcmp(kdf, "production")) ||
+	    (strcmp(dtype, "auto") && strcmp(dtype, "kvm") && strcmp(dtype, "qemu"))) {
 		fputs(usage, stderr);
+		return 2;
+	}
+	if (!a.qemu_img)
+		a.qemu_img = "/usr/bin/qemu-img";
+	if (access(a.qemu_img, X_OK) != 0 || (a.emulator && access(a.emulator, X_OK) != 0)) {
+		fprintf(stderr, "vecs-agent: %s is not an executable program\n",
+			access(a.qemu_img, X_OK) != 0 ? a.qemu_img : a.emulator);
 		return 2;
 	}
 	pthread_mutex_init(&a.log_lock, NULL);
 	pthread_mutex_init(&a.conn_lock, NULL);
 	pthread_mutex_init(&a.mig_lock, NULL);
+	pthread_mutex_init(&a.dom_lock, NULL);
+	pthread_mutex_init(&a.path_lock, NULL);
+	pthread_cond_init(&a.path_cond, NULL);
 	a.kdf_fast = !strcmp(kdf, "fast");
 	snprintf(a.name, sizeof(a.name), "?");
 	if (logpath) {
@@ -251,8 +310,8 @@ int main(int argc, char **argv)
 		vecs_err_set(&err, -ENOENT, "kdf=fast needs %s (make builds it)", a.shim);
 		goto fail;
 	}
-	a.domain_type = access("/dev/kvm", R_OK | W_OK) == 0 ? "kvm" : "qemu";
-	if (key_dir_setup(&a, &err) < 0)
+	if ((r = domain_type_pick(&a, dtype, &err)) < 0 || key_dir_setup(&a, &err) < 0 ||
+	    serial_dir_setup(&a, &err) < 0)
 		goto fail;
 	a.encryption = probe(&a) && !no_enc;
 	if (virInitialize() < 0) {

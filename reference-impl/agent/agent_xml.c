@@ -163,6 +163,11 @@ int agent_domain_xml(const struct agent_vm_spec *s, char **out, struct vecs_err 
 	      "  <on_poweroff>destroy</on_poweroff>\n  <on_reboot>restart</on_reboot>\n"
 	      "  <on_crash>destroy</on_crash>\n  <devices>\n",
 	      f);
+	if (s->emulator) {
+		fputs("    <emulator>", f);
+		put_escaped(f, s->emulator);
+		fputs("</emulator>\n", f);
+	}
 	for (size_t i = 0; i < s->ndisks; i++)
 		put_disk(f, &s->disks[i], "    ");
 	fputs("    <controller type='pci' model='pcie-root'/>\n", f);

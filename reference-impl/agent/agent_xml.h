@@ -46,6 +46,7 @@ struct agent_vm_spec {
 	const char *initrd;     /* optional, with kernel */
 	const char *cmdline;    /* optional, with kernel */
 	const char *serial_log; /* optional: serial port into this file */
+	const char *emulator;   /* optional: <emulator> (a wrapper of qemu-system-x86_64) */
 	size_t ndisks;
 	struct agent_disk_spec disks[AGENT_VM_MAX_DISKS];
 };

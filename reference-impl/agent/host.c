@@ -361,10 +361,12 @@ static int child_setup(void *arg)
 
 	if (unshare(CLONE_NEWNS | CLONE_NEWUTS) < 0)
 		return -1;
-	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
+	/* The kernel ignores the type of a propagation change and a bind mount; "none"
+	 * rather than NULL, as util-linux passes it (valgrind checks it as a string). */
+	if (mount("none", "/", "none", MS_REC | MS_SLAVE, NULL) < 0)
 		return -1;
 	for (size_t i = 0; i < N_PRIVATE; i++)
-		if (mount(c->src[i], private_dirs[i].target, NULL, MS_BIND, NULL) < 0)
+		if (mount(c->src[i], private_dirs[i].target, "none", MS_BIND, NULL) < 0)
 			return -1;
 	if (sethostname(c->hostname, strlen(c->hostname)) < 0)
 		return -1;
@@ -645,4 +647,251 @@ int vecs_host_down(const char *dir, FILE *log, struct vecs_err *err)
 		return vecs_err_set(err, -errno, "cannot remove ledger %s: %s", path,
 				    strerror(errno));
 	return 0;
+}
+
+/* --- restarting a host's libvirtd ------------------------------------------------- */
+
+/* The value after "key": in host.json (our own json_writer output: a number, or a
+ * string without escapes), into out. */
+static int json_field(const char *text, const char *key, char *out, size_t len)
+{
+	char pat[64];
+	const char *p;
+	size_t n;
+
+	snprintf(pat, sizeof(pat), "\"%s\":", key);
+	if (!(p = strstr(text, pat)))
+		return -ENOENT;
+	p += strlen(pat);
+	while (*p == ' ')
+		p++;
+	if (*p == '"')
+		n = strcspn(++p, "\"");
+	else
+		n = strspn(p, "0123456789");
+	if (n == 0 || n >= len)
+		return -EINVAL;
+	memcpy(out, p, n);
+	out[n] = '\0';
+	return 0;
+}
+
+/* Host `name` of the live run in dir, as host.json and the ledger describe it. */
+static int load_host(const char *dir, const char *name, struct vecs_host *h,
+		     struct vecs_err *err)
+{
+	char path[PATH_MAX + 64], text[8192], idx[16], pid[24], start[24];
+	struct vecs_ledger_list list;
+	ssize_t n;
+	int fd;
+
+	memset(h, 0, sizeof(*h));
+	if (!valid_name(name))
+		return vecs_err_set(err, -EINVAL, "host name '%s' is not valid", name);
+	snprintf(path, sizeof(path), "%s/%s", dir, VECS_HOST_LEDGER);
+	if (vecs_ledger_read(path, &list, NULL) < 0)
+		return vecs_err_set(err, -ENOENT, "no run in %s (no %s)", dir, VECS_HOST_LEDGER);
+	if (!vecs_ledger_owner_alive(&list)) {
+		vecs_ledger_list_free(&list);
+		return vecs_err_set(err, -ESRCH, "the run in %s is dead (its owner exited)", dir);
+	}
+	snprintf(h->run_id, sizeof(h->run_id), "%s", list.run_id);
+	vecs_ledger_list_free(&list);
+	snprintf(path, sizeof(path), "%s/%s/host.json", dir, name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	n = fd < 0 ? -1 : read(fd, text, sizeof(text) - 1);
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0)
+		return vecs_err_set(err, -ENOENT, "host %s is not up in %s (no %s)", name, dir, path);
+	text[n] = '\0';
+	if (json_field(text, "index", idx, sizeof(idx)) < 0 ||
+	    json_field(text, "host_uuid", h->host_uuid, sizeof(h->host_uuid)) < 0 ||
+	    json_field(text, "libvirtd_pid", pid, sizeof(pid)) < 0 ||
+	    json_field(text, "libvirtd_start", start, sizeof(start)) < 0)
+		return vecs_err_set(err, -EPROTO, "%s lacks index, host_uuid or libvirtd pid", path);
+	snprintf(h->name, sizeof(h->name), "%s", name);
+	h->index = atoi(idx);
+	h->libvirtd_pid = (pid_t)atol(pid);
+	h->libvirtd_start = strtoull(start, NULL, 10);
+	snprintf(h->netns, sizeof(h->netns), "%s-%s", h->run_id, name);
+	snprintf(h->address, sizeof(h->address), "%s.%d", VECS_HOST_NET, 10 + h->index);
+	snprintf(h->dir, sizeof(h->dir), "%s/%s", dir, name);
+	snprintf(h->uri, sizeof(h->uri), "qemu+unix:///system?socket=%s/run/libvirt/libvirt-sock",
+		 h->dir);
+	snprintf(h->tcp_uri, sizeof(h->tcp_uri), "qemu+tcp://%s/system", h->address);
+	return 0;
+}
+
+struct libvirtd_id {
+	char pid[24], start[24], ns[48];
+};
+
+/* The ledger records of one libvirtd: its process and the mounts of its namespace. */
+static bool is_libvirtd_rec(const struct vecs_ledger_rec *rec, void *arg)
+{
+	const struct libvirtd_id *id = arg;
+
+	if (rec->kind == VECS_OBJ_PROCESS)
+		return !strcmp(rec->a, id->pid) && !strcmp(rec->b, id->start);
+	return rec->kind == VECS_OBJ_MOUNT && !strcmp(rec->b, id->ns);
+}
+
+#define MAX_KEPT_DOMAINS 32
+#define REATTACH_TIMEOUT_MS 30000
+
+struct kept_domains {
+	char name[MAX_KEPT_DOMAINS][64];
+	int n;
+};
+
+/* The domains whose QEMU runs now, from the status files libvirtd keeps in the host's
+ * private /run (run/libvirt/qemu/NAME.xml and NAME.pid): what a restarted libvirtd must
+ * re-attach to. */
+static void running_domains(const struct vecs_host *h, struct kept_domains *kd)
+{
+	char qdir[PATH_MAX + 64], path[PATH_MAX + 192], buf[32];
+	struct dirent *de;
+	DIR *d;
+
+	kd->n = 0;
+	snprintf(qdir, sizeof(qdir), "%s/run/libvirt/qemu", h->dir);
+	if (!(d = opendir(qdir)))
+		return;
+	while ((de = readdir(d)) && kd->n < MAX_KEPT_DOMAINS) {
+		size_t len = strlen(de->d_name);
+		uint64_t start;
+		ssize_t n;
+		int fd;
+
+		if (len <= 4 || len - 4 >= sizeof(kd->name[0]) || strcmp(de->d_name + len - 4, ".xml"))
+			continue;
+		snprintf(path, sizeof(path), "%s/%.*s.pid", qdir, (int)(len - 4), de->d_name);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+		if (fd >= 0)
+			close(fd);
+		if (n <= 0)
+			continue;
+		buf[n] = '\0';
+		if (vecs_proc_starttime((pid_t)atol(buf), &start) < 0 ||
+		    !vecs_proc_alive((pid_t)atol(buf), start))
+			continue;
+		snprintf(kd->name[kd->n++], sizeof(kd->name[0]), "%.*s", (int)(len - 4), de->d_name);
+	}
+	closedir(d);
+}
+
+/* The last line of the log's final 64 KiB that mentions one of the needles (libvirtd's
+ * own tail is mostly start-up noise), or "" */
+static void log_last_match(const char *path, const char *const needles[], char *out,
+			   size_t len)
+{
+	const size_t cap = 65536;
+	char *buf = malloc(cap), *line, *save = NULL;
+	int fd = buf ? open(path, O_RDONLY | O_CLOEXEC) : -1;
+	off_t size = fd < 0 ? 0 : lseek(fd, 0, SEEK_END);
+	ssize_t n = 0;
+
+	out[0] = '\0';
+	if (size > 0)
+		n = pread(fd, buf, cap - 1, size > (off_t)cap - 1 ? size - (off_t)cap + 1 : 0);
+	if (fd >= 0)
+		close(fd);
+	if (!buf)
+		return;
+	buf[n > 0 ? n : 0] = '\0';
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		for (size_t i = 0; needles[i]; i++)
+			if (strstr(line, needles[i])) {
+				snprintf(out, len, "%s", line);
+				break;
+			}
+	free(buf);
+}
+
+/* Wait until the new libvirtd has re-attached to every kept domain: it loads them from
+ * their status files at start and reconnects to each QEMU monitor in the background
+ * (the domain is busy until then; a failed reconnect removes it). virsh domcontrol says
+ * "ok" once that is done. A domain it lost is an error that names it. */
+static int wait_reattached(const struct vecs_host *h, const struct kept_domains *kd,
+			   struct vecs_err *err)
+{
+	int64_t deadline = now_ms() + REATTACH_TIMEOUT_MS;
+	char logpath[PATH_MAX + 64], tail[2048];
+	struct timespec pause = { 0, 50 * 1000000L };
+
+	snprintf(logpath, sizeof(logpath), "%s/libvirtd.log", h->dir);
+	for (int i = 0; i < kd->n; i++) {
+		const char *argv[] = { "virsh", "-q", "-c", h->uri, "domcontrol", kd->name[i], NULL };
+
+		for (;;) {
+			char out[256] = "", ebuf[512] = "";
+			struct vecs_spawn_opts o = { .timeout_ms = TOOL_TIMEOUT_MS, .out = out,
+						     .out_cap = sizeof(out), .errbuf = ebuf,
+						     .err_cap = sizeof(ebuf) };
+			int status = -1;
+
+			if (vecs_spawn_run(argv, &o, &status, NULL) == 0 && status == 0 &&
+			    !strncmp(out, "ok", 2))
+				break;
+			if (status > 0 && strstr(ebuf, "ailed to get domain")) {
+				const char *needles[] = { kd->name[i], "qemuProcessReconnect",
+							  "monitor", NULL };
+				log_last_match(logpath, needles, tail, sizeof(tail));
+				return vecs_err_set(err, -ENOENT,
+						    "the restarted libvirtd of host %s lost domain "
+						    "%s (its QEMU ran before the restart); %s says: %s",
+						    h->name, kd->name[i], logpath, tail);
+			}
+			if (now_ms() > deadline)
+				return vecs_err_set(err, -ETIMEDOUT,
+						    "the restarted libvirtd of host %s did not re-attach "
+						    "to domain %s within %d s (domcontrol: %s%s)",
+						    h->name, kd->name[i], REATTACH_TIMEOUT_MS / 1000,
+						    out, ebuf);
+			nanosleep(&pause, NULL);
+		}
+	}
+	return 0;
+}
+
+int vecs_host_restart_libvirtd(const char *dir, const char *name, FILE *log,
+			       struct vecs_err *err)
+{
+	char realdir[PATH_MAX], ledger_path[PATH_MAX + 32];
+	struct vecs_ledger *l = NULL;
+	struct kept_domains kept;
+	struct libvirtd_id id;
+	struct vecs_host h;
+	int r;
+
+	if (!realpath(dir, realdir))
+		return vecs_err_set(err, -errno, "stack directory %s: %s", dir, strerror(errno));
+	if ((r = load_host(realdir, name, &h, err)) < 0)
+		return r;
+	/* The old daemon (if it still runs: SIGTERM, domains keep running) and its
+	 * records; its mount namespace goes with it, or with the last QEMU in it. */
+	snprintf(id.pid, sizeof(id.pid), "%d", (int)h.libvirtd_pid);
+	snprintf(id.start, sizeof(id.start), "%" PRIu64, h.libvirtd_start);
+	snprintf(id.ns, sizeof(id.ns), "%s:%s", id.pid, id.start);
+	snprintf(ledger_path, sizeof(ledger_path), "%s/%s", realdir, VECS_HOST_LEDGER);
+	r = vecs_reap_ledger_select(ledger_path, is_libvirtd_rec, &id, log, NULL, err);
+	if (r < 0)
+		return r;
+	if ((r = vecs_ledger_open(&l, ledger_path, err)) < 0)
+		return r;
+	/* same netns, same private dirs bound at the same places, same socket */
+	running_domains(&h, &kept);
+	r = start_libvirtd(l, &h, err);
+	if (r == 0)
+		r = write_host_json(&h, err);
+	vecs_ledger_close(l);
+	/* the running domains are the new daemon's: listed, and controllable */
+	if (r == 0)
+		r = wait_reattached(&h, &kept, err);
+	if (r == 0 && log && kept.n)
+		fprintf(log, "vecs-host: libvirtd of %s re-attached to %d running domain(s)\n",
+			h.name, kept.n);
+	return r;
 }

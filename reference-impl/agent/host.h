@@ -57,6 +57,13 @@ int vecs_host_check_env(char *msg, size_t len);
 int vecs_host_up(const char *dir, const char *name, int index, pid_t owner_pid,
 		 struct vecs_host *host, FILE *log, struct vecs_err *err);
 
+/* Restart the libvirtd of host `name` of the live run in dir: stop it if it runs
+ * (SIGTERM; running domains stay), close its ledger records, start a new one in the
+ * same netns with the same private dirs, socket and TCP address, and wait until it
+ * answers. host.json gets the new pid. Also the way back after the daemon was killed. */
+int vecs_host_restart_libvirtd(const char *dir, const char *name, FILE *log,
+			       struct vecs_err *err);
+
 /* Stop and remove everything the dir's ledger records (every host and the stack),
  * then the ledger itself. Also the way to clean up after a killed run; idempotent. */
 int vecs_host_down(const char *dir, FILE *log, struct vecs_err *err);

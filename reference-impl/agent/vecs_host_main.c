@@ -3,6 +3,7 @@
  *   vecs-host up --dir D --name NAME --index N [--owner PID]
  *   vecs-host down --dir D
  *   vecs-host reap --dir D
+ *   vecs-host restart-libvirtd --dir D --name NAME
  *
  * Exit status: 0 done; 1 failed; 2 usage or environment error. */
 #include <errno.h>
@@ -20,12 +21,18 @@ static int usage(FILE *f)
 	fprintf(f, "usage: vecs-host up --dir D --name NAME --index N [--owner PID]\n"
 		   "       vecs-host down --dir D\n"
 		   "       vecs-host reap --dir D\n"
+		   "       vecs-host restart-libvirtd --dir D --name NAME\n"
 		   "\n"
 		   "up    starts host NAME (its own netns, mount ns and libvirtd) in stack dir D;\n"
 		   "      prints its libvirt URI; D/NAME/host.json describes it. The run ends\n"
 		   "      (leftovers may be reaped) when PID (default: the parent) is gone.\n"
 		   "down  stops and removes every host and object recorded in D/vecs.ledger.\n"
-		   "reap  the same, meant for the leftovers of a killed run.\n");
+		   "reap  the same, meant for the leftovers of a killed run.\n"
+		   "restart-libvirtd  stops host NAME's libvirtd if it runs (domains keep\n"
+		   "      running) and starts a new one in the same namespaces, on the same\n"
+		   "      socket and address; returns once it answers and has re-attached to\n"
+		   "      every domain whose QEMU ran before (a lost one is an error naming it;\n"
+		   "      ephemeral secrets do not survive). The run must be alive.\n");
 	return 2;
 }
 
@@ -87,6 +94,16 @@ int main(int argc, char **argv)
 			return r == -EPERM || r == -ENOENT || r == -EINVAL ? 2 : 1;
 		}
 		printf("%s\n", h.uri);
+		return 0;
+	}
+	if (strcmp(cmd, "restart-libvirtd") == 0) {
+		if (!name)
+			return usage(stderr);
+		r = vecs_host_restart_libvirtd(dir, name, stderr, &err);
+		if (r < 0) {
+			fprintf(stderr, "vecs-host: restart-libvirtd failed: %s\n", err.msg);
+			return 1;
+		}
 		return 0;
 	}
 	if (strcmp(cmd, "down") == 0 || strcmp(cmd, "reap") == 0) {

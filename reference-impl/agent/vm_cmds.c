@@ -61,6 +61,65 @@ void agent_secret_undefine(struct agent *a, virConnectPtr conn, const char *uuid
 	agent_ledger_forget(a, VECS_OBJ_SECRET, a->uri, uuid);
 }
 
+/* --- the secrets of each domain (agent.h, doms): what stop_vm undefines when the
+ * domain itself is gone ----------------------------------------------------------- */
+
+/* The slot of domain name (made when `make` and there is room); dom_lock held. */
+static struct agent_dom_secrets *dom_slot(struct agent *a, const char *name, bool make)
+{
+	struct agent_dom_secrets *empty = NULL;
+
+	if (strlen(name) >= sizeof(a->doms[0].name))
+		return NULL;
+	for (size_t i = 0; i < AGENT_MAX_DOMAINS; i++) {
+		if (!strcmp(a->doms[i].name, name))
+			return &a->doms[i];
+		if (!empty && !a->doms[i].name[0])
+			empty = &a->doms[i];
+	}
+	if (!make || !empty)
+		return NULL;
+	memset(empty, 0, sizeof(*empty));
+	snprintf(empty->name, sizeof(empty->name), "%s", name);
+	return empty;
+}
+
+/* Add (or, with add false, remove) one secret of domain name. */
+static void dom_secret_note(struct agent *a, const char *name, const char *uuid, bool add)
+{
+	struct agent_dom_secrets *d;
+
+	pthread_mutex_lock(&a->dom_lock);
+	if ((d = dom_slot(a, name, add))) {
+		size_t i = 0;
+		while (i < d->n && strcmp(d->uuids[i], uuid))
+			i++;
+		if (add && i == d->n && d->n < AGENT_DOM_SECRETS)
+			snprintf(d->uuids[d->n++], sizeof(d->uuids[0]), "%s", uuid);
+		else if (!add && i < d->n)
+			memmove(d->uuids[i], d->uuids[i + 1], (d->n-- - i - 1) * sizeof(d->uuids[0]));
+	}
+	pthread_mutex_unlock(&a->dom_lock);
+	if (add && !d)
+		agent_log(a, "domain %s: no room to remember its secrets", name);
+}
+
+/* Forget domain name; its secrets go to uuids (at most max): how many. */
+static size_t dom_secrets_take(struct agent *a, const char *name, char (*uuids)[37], size_t max)
+{
+	struct agent_dom_secrets *d;
+	size_t n = 0;
+
+	pthread_mutex_lock(&a->dom_lock);
+	if ((d = dom_slot(a, name, false))) {
+		for (; n < d->n && n < max; n++)
+			memcpy(uuids[n], d->uuids[n], sizeof(uuids[0]));
+		memset(d, 0, sizeof(*d));
+	}
+	pthread_mutex_unlock(&a->dom_lock);
+	return n;
+}
+
 /* A volume's disk: file, block device (ScaleIO) or network disk (NFS, by its path on
  * the server). */
 static void disk_of(const struct agent_vol *v, struct agent_disk_spec *ds)
@@ -76,6 +135,7 @@ static void disk_of(const struct agent_vol *v, struct agent_disk_spec *ds)
 struct vm_arg {
 	struct agent_vm_spec spec;
 	struct agent_vol vols[AGENT_VM_MAX_DISKS];
+	char serial[PATH_MAX]; /* the default serial log <serial dir>/<name>.log */
 };
 
 static int vm_parse(struct agent *a, json_t *vm, const struct chan_secrets *s, bool need_device,
@@ -91,12 +151,22 @@ static int vm_parse(struct agent *a, json_t *vm, const struct chan_secrets *s, b
 	if (!sp->name)
 		return vecs_err_set(err, -EINVAL, "the command has no vm name");
 	sp->domain_type = a->domain_type;
+	sp->emulator = a->emulator;
 	sp->memory_mb = mem ? (unsigned)json_integer_value(mem) : 64;
 	sp->vcpus = cpus ? (unsigned)json_integer_value(cpus) : 1;
 	sp->kernel = json_string_value(json_object_get(vm, "kernel"));
 	sp->initrd = json_string_value(json_object_get(vm, "initrd"));
 	sp->cmdline = json_string_value(json_object_get(vm, "cmdline"));
 	sp->serial_log = json_string_value(json_object_get(vm, "serial_log"));
+	if (!sp->serial_log) {
+		/* a domain name is a libvirt name: a path component only without '/' */
+		if (strchr(sp->name, '/') || sp->name[0] == '.' ||
+		    (size_t)snprintf(out->serial, sizeof(out->serial), "%s/%s.log", a->serial_dir,
+				     sp->name) >= sizeof(out->serial))
+			return vecs_err_set(err, -EINVAL, "vm %s: the name cannot name a serial log "
+					    "file", sp->name);
+		sp->serial_log = out->serial;
+	}
 	if (disks && !json_is_array(disks))
 		return vecs_err_set(err, -EINVAL, "vm %s: disks must be an array", sp->name);
 	if (json_array_size(disks) > AGENT_VM_MAX_DISKS)
@@ -124,8 +194,10 @@ static int vm_parse(struct agent *a, json_t *vm, const struct chan_secrets *s, b
 static void undefine_vols(struct agent *a, virConnectPtr conn, const struct vm_arg *vm, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		if (vm->vols[i].encrypted)
+		if (vm->vols[i].encrypted) {
 			agent_secret_undefine(a, conn, vm->vols[i].secret_uuid);
+			dom_secret_note(a, vm->spec.name, vm->vols[i].secret_uuid, false);
+		}
 }
 
 /* Define the secrets of vm's encrypted disks; on failure those defined are undefined. */
@@ -141,6 +213,9 @@ static int define_vols(struct agent *a, virConnectPtr conn, const struct vm_arg 
 			return r;
 		}
 	}
+	for (size_t i = 0; i < vm->spec.ndisks; i++)
+		if (vm->vols[i].encrypted)
+			dom_secret_note(a, vm->spec.name, vm->vols[i].secret_uuid, true);
 	return 0;
 }
 
@@ -179,7 +254,7 @@ int h_start_vm(void *ctx, json_t *args, const struct chan_secrets *s, json_t **r
 	}
 	virDomainGetUUIDString(dom, uuid);
 	agent_log(a, "start_vm %s: running (%zu disks)", vm->spec.name, vm->spec.ndisks);
-	*result = json_pack("{s:s}", "domain_uuid", uuid);
+	*result = json_pack("{s:s, s:s}", "domain_uuid", uuid, "serial_log", vm->spec.serial_log);
 out:
 	if (dom)
 		virDomainFree(dom);
@@ -212,25 +287,57 @@ static virDomainPtr lookup(struct agent *a, virConnectPtr conn, const char *name
 	return dom;
 }
 
+/* Whether libvirt's last error of this thread says the domain does not exist. */
+static bool no_such_domain(void)
+{
+	virErrorPtr e = virGetLastError();
+
+	return e && e->code == VIR_ERR_NO_DOMAIN;
+}
+
+/* stop_vm of a domain that does not exist (QEMU died, libvirtd restarted): the VM is
+ * stopped, as CloudStack's agent answers a StopCommand for an unknown domain; the
+ * secrets it was started with are undefined all the same. */
+static int stop_gone(struct agent *a, virConnectPtr conn, const char *name, json_t **result,
+		     struct vecs_err *err)
+{
+	char uuids[AGENT_DOM_SECRETS][37];
+	size_t n = dom_secrets_take(a, name, uuids, AGENT_DOM_SECRETS);
+
+	for (size_t i = 0; i < n; i++)
+		agent_secret_undefine(a, conn, uuids[i]);
+	agent_ledger_forget(a, VECS_OBJ_DOMAIN, a->uri, name);
+	agent_log(a, "stop_vm %s: not running on this host, %zu secrets undefined", name, n);
+	*result = json_pack("{s:b, s:I}", "was_running", 0, "secrets_undefined", (json_int_t)n);
+	return *result ? 0 : vecs_err_set(err, -ENOMEM, "out of memory");
+}
+
 int h_stop_vm(void *ctx, json_t *args, const struct chan_secrets *s, json_t **result,
 	      struct vecs_err *err)
 {
 	struct agent *a = A(ctx);
 	const char *name = json_string_value(json_object_get(args, "name"));
-	virConnectPtr conn = agent_conn(a, err);
+	virConnectPtr conn;
 	virDomainPtr dom;
-	char uuids[AGENT_VM_MAX_DISKS][37];
+	char uuids[AGENT_VM_MAX_DISKS][37], ignored[AGENT_DOM_SECRETS][37];
 	size_t n;
 	int r = 0;
 
-	if (!conn)
+	if (!name)
+		return vecs_err_set(err, -EINVAL, "the command has no vm name");
+	if (!(conn = agent_conn(a, err)))
 		return -ECONNREFUSED;
-	if (!(dom = lookup(a, conn, name, err))) {
+	if (!(dom = virDomainLookupByName(conn, name))) {
+		if (no_such_domain())
+			r = stop_gone(a, conn, name, result, err);
+		else
+			r = vecs_err_set(err, -EIO, "cannot look up VM %s on host %s: %s", name,
+					 a->name, agent_virt_error());
 		virConnectClose(conn);
-		return -ENOENT;
+		return r;
 	}
 	n = domain_secrets(dom, uuids, AGENT_VM_MAX_DISKS);
-	if (virDomainDestroy(dom) < 0)
+	if (virDomainDestroy(dom) < 0 && !no_such_domain())
 		r = vecs_err_set(err, -EIO, "cannot stop VM %s on host %s: %s", name, a->name,
 				 agent_virt_error());
 	virDomainFree(dom);
@@ -238,7 +345,13 @@ int h_stop_vm(void *ctx, json_t *args, const struct chan_secrets *s, json_t **re
 		agent_ledger_forget(a, VECS_OBJ_DOMAIN, a->uri, name);
 		for (size_t i = 0; i < n; i++)
 			agent_secret_undefine(a, conn, uuids[i]);
+		/* secrets defined for it that its XML no longer names go too */
+		size_t more = dom_secrets_take(a, name, ignored, AGENT_DOM_SECRETS);
+		for (size_t i = 0; i < more; i++)
+			agent_secret_undefine(a, conn, ignored[i]);
 		agent_log(a, "stop_vm %s: stopped, %zu secrets undefined", name, n);
+		*result = json_pack("{s:b, s:I}", "was_running", 1, "secrets_undefined",
+				    (json_int_t)n);
 	}
 	virConnectClose(conn);
 	return r;
@@ -318,6 +431,8 @@ static int attach_detach(struct agent *a, json_t *args, const struct chan_secret
 					 name, agent_virt_error());
 			if (v.encrypted)
 				agent_secret_undefine(a, conn, v.secret_uuid);
+		} else if (v.encrypted) {
+			dom_secret_note(a, name, v.secret_uuid, true);
 		}
 	} else {
 		struct timespec t0, t1;
@@ -340,8 +455,10 @@ static int attach_detach(struct agent *a, json_t *args, const struct chan_secret
 						 "cannot detach volume %s from VM %s: the guest did not "
 						 "release disk %s (no OS acknowledged the hot-unplug)",
 						 v.name, name, ds.target);
-			else if (v.encrypted)
+			else if (v.encrypted) {
 				agent_secret_undefine(a, conn, v.secret_uuid);
+				dom_secret_note(a, name, v.secret_uuid, false);
+			}
 		}
 	}
 	if (r == 0)
@@ -679,6 +796,10 @@ int h_migrate_vm(void *ctx, json_t *args, const struct chan_secrets *s, json_t *
 		goto out;
 	}
 	agent_ledger_forget(a, VECS_OBJ_DOMAIN, a->uri, name);
+	{
+		char gone[AGENT_DOM_SECRETS][37];
+		(void)dom_secrets_take(a, name, gone, AGENT_DOM_SECRETS);
+	}
 	/* post_migration undefines these on this host */
 	pthread_mutex_lock(&a->mig_lock);
 	for (size_t i = 0; i < AGENT_MAX_MIGRATIONS; i++) {

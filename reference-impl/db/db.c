@@ -53,6 +53,11 @@ const char *db_kind(const struct db *db)
 	return db->ops->name;
 }
 
+int db_revive(struct db *db, struct vecs_err *err)
+{
+	return db->ops->revive ? db->ops->revive(db, err) : 0;
+}
+
 int db_exec(struct db *db, const char *sql, struct vecs_err *err)
 {
 	return db->ops->exec(db, sql, err);

@@ -37,6 +37,11 @@ int db_open(struct db **out, const char *kind, const char *target, struct vecs_e
 void db_close(struct db *db);
 /* Name of the backend ("sqlite"). */
 const char *db_kind(const struct db *db);
+/* Before a unit of work: make sure the connection is usable, reconnecting when the
+ * server dropped it (MariaDB restarted). Outside a transaction only. -ECONNREFUSED
+ * when the server is still down; 0 for backends without connections (SQLite). A
+ * statement that meets a lost connection fails with -ENOTCONN and marks it for this. */
+int db_revive(struct db *db, struct vecs_err *err);
 
 /* Bring the schema to the newest version this code knows (see schema.h). */
 int db_migrate(struct db *db, struct vecs_err *err);

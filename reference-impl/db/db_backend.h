@@ -35,6 +35,9 @@ struct db_ops {
 	void (*finalize)(struct db_stmt *st);
 	int64_t (*last_insert_id)(struct db *db);
 	int64_t (*changes)(struct db *db);
+	/* Optional: check the connection before a unit of work and re-establish it if the
+	 * server dropped it (MariaDB restart). NULL: nothing to check (SQLite). */
+	int (*revive)(struct db *db, struct vecs_err *err);
 };
 
 struct db {

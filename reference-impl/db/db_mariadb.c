@@ -11,6 +11,7 @@
  * step, so a caller may run other statements between steps as it can with SQLite.
  * Every column is fetched as text (numbers are parsed on demand). */
 #include <ctype.h>
+#include <errmsg.h>
 #include <errno.h>
 #include <mysql.h>
 #include <mysqld_error.h>
@@ -31,8 +32,19 @@ static const struct db_dialect mariadb_dialect = {
 	.begin_sql = "START TRANSACTION",
 };
 
+struct target {
+	char socket[256];
+	char database[65];
+	char user[81];
+};
+
+/* broken: the server went away (restart, kill): the next statement outside a
+ * transaction reconnects first; inside one it fails, since the server has rolled the
+ * transaction back and the caller must start over. */
 struct mariadb_conn {
 	MYSQL *m;
+	struct target t;
+	bool broken;
 	int64_t last_insert_id;
 	int64_t changes;
 };
@@ -63,6 +75,13 @@ static void library_init(void)
 static int mariadb_errno(unsigned code)
 {
 	switch (code) {
+	case CR_SERVER_GONE_ERROR:
+	case CR_SERVER_LOST:
+	case CR_SERVER_LOST_EXTENDED:
+	case CR_CONNECTION_ERROR:
+	case ER_CONNECTION_KILLED:
+	case ER_SERVER_SHUTDOWN:
+		return -ENOTCONN;
 	case ER_ROW_IS_REFERENCED:
 	case ER_ROW_IS_REFERENCED_2:
 	case ER_NO_REFERENCED_ROW:
@@ -99,40 +118,73 @@ static int mariadb_fail(unsigned code, const char *msg, const char *sql, struct 
 			    sql ? sql : "", msg, code);
 }
 
-static int conn_fail(MYSQL *m, const char *sql, struct vecs_err *err)
+static int conn_fail(struct mariadb_conn *c, const char *sql, struct vecs_err *err)
 {
-	return mariadb_fail(mysql_errno(m), mysql_error(m), sql, err);
+	int r = mariadb_fail(mysql_errno(c->m), mysql_error(c->m), sql, err);
+
+	if (r == -ENOTCONN)
+		c->broken = true;
+	return r;
 }
 
 static int stmt_fail(struct db_stmt *st, const char *what, struct vecs_err *err)
 {
 	struct mariadb_stmt *ms = st->impl;
+	struct mariadb_conn *c = st->db->impl;
+	int r = mariadb_fail(mysql_stmt_errno(ms->s), mysql_stmt_error(ms->s), what, err);
 
-	return mariadb_fail(mysql_stmt_errno(ms->s), mysql_stmt_error(ms->s), what, err);
+	if (r == -ENOTCONN && c)
+		c->broken = true;
+	return r;
+}
+
+static int session_open(struct mariadb_conn *c, struct vecs_err *err);
+
+/* Before a statement: a connection the server dropped is replaced, outside a
+ * transaction only (inside one, the work so far is gone with the old session). */
+static int conn_ready(struct db *db, struct vecs_err *err)
+{
+	struct mariadb_conn *c = db->impl;
+
+	if (!c->broken)
+		return 0;
+	if (db->tx_depth > 0)
+		return vecs_err_set(err, -ENOTCONN,
+				    "the MariaDB connection was lost inside a transaction; "
+				    "nothing of it was kept");
+	if (c->m)
+		mysql_close(c->m);
+	c->m = mysql_init(NULL);
+	if (!c->m)
+		return vecs_err_set(err, -ENOMEM, "out of memory reconnecting to MariaDB");
+	return session_open(c, err);
 }
 
 /* Run a statement that may return rows, and drop them. */
-static int mariadb_exec(struct db *db, const char *sql, struct vecs_err *err)
+static int raw_exec(struct mariadb_conn *c, const char *sql, struct vecs_err *err)
 {
-	struct mariadb_conn *c = db->impl;
 	MYSQL_RES *res;
 
 	if (mysql_real_query(c->m, sql, strlen(sql)) != 0)
-		return conn_fail(c->m, sql, err);
+		return conn_fail(c, sql, err);
 	res = mysql_store_result(c->m);
 	if (res)
 		mysql_free_result(res);
 	else if (mysql_field_count(c->m) != 0)
-		return conn_fail(c->m, sql, err);
+		return conn_fail(c, sql, err);
 	c->changes = (int64_t)mysql_affected_rows(c->m);
 	return 0;
 }
 
-struct target {
-	char socket[256];
-	char database[65];
-	char user[81];
-};
+static int mariadb_exec(struct db *db, const char *sql, struct vecs_err *err)
+{
+	struct mariadb_conn *c = db->impl;
+	int r = conn_ready(db, err);
+
+	if (r < 0)
+		return r;
+	return raw_exec(c, sql, err);
+}
 
 static bool identifier_ok(const char *s)
 {
@@ -185,49 +237,36 @@ static int parse_target(const char *target, struct target *t, struct vecs_err *e
 	return 0;
 }
 
-static int mariadb_open(struct db *db, const char *target, struct vecs_err *err)
+/* Connect c->m (fresh from mysql_init) to c->t and set the session up: database,
+ * strict mode, foreign key checks (read back). Used at open and on reconnect. */
+static int session_open(struct mariadb_conn *c, struct vecs_err *err)
 {
-	struct mariadb_conn *c;
-	struct target t;
 	char sql[160];
 	MYSQL_RES *res;
 	MYSQL_ROW row;
 	int fk = 0, r;
 
-	r = parse_target(target, &t, err);
-	if (r < 0)
-		return r;
-	pthread_once(&library_once, library_init);
-	if (library_rc != 0)
-		return vecs_err_set(err, -EIO, "the MariaDB client library failed to initialise");
-	c = calloc(1, sizeof(*c));
-	if (!c || !(c->m = mysql_init(NULL))) {
-		free(c);
-		return vecs_err_set(err, -ENOMEM, "out of memory opening MariaDB");
-	}
-	if (!mysql_real_connect(c->m, NULL, t.user, NULL, NULL, 0, t.socket, 0)) {
-		r = vecs_err_set(err, -ECONNREFUSED,
-				 "cannot connect to MariaDB at socket %s as %s: %s; is mariadbd running?",
-				 t.socket, t.user, mysql_error(c->m));
-		goto fail;
-	}
-	db->impl = c;
+	if (!mysql_real_connect(c->m, NULL, c->t.user, NULL, NULL, 0, c->t.socket, 0))
+		return vecs_err_set(err, -ECONNREFUSED,
+				    "cannot connect to MariaDB at socket %s as %s: %s; is mariadbd running?",
+				    c->t.socket, c->t.user, mysql_error(c->m));
+	c->broken = false;
 	snprintf(sql, sizeof(sql),
 		 "CREATE DATABASE IF NOT EXISTS %s CHARACTER SET utf8mb4 COLLATE utf8mb4_bin",
-		 t.database);
-	r = mariadb_exec(db, sql, err);
-	if (r == 0 && mysql_select_db(c->m, t.database) != 0)
-		r = conn_fail(c->m, "USE", err);
+		 c->t.database);
+	r = raw_exec(c, sql, err);
+	if (r == 0 && mysql_select_db(c->m, c->t.database) != 0)
+		r = conn_fail(c, "USE", err);
 	/* Strict mode: an over-long or NULL value is an error, never silently trimmed. */
 	if (r == 0)
-		r = mariadb_exec(db, "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ZERO_DATE,"
-				     "NO_ENGINE_SUBSTITUTION,ERROR_FOR_DIVISION_BY_ZERO'", err);
+		r = raw_exec(c, "SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ZERO_DATE,"
+				"NO_ENGINE_SUBSTITUTION,ERROR_FOR_DIVISION_BY_ZERO'", err);
 	if (r == 0)
-		r = mariadb_exec(db, "SET SESSION foreign_key_checks = 1", err);
+		r = raw_exec(c, "SET SESSION foreign_key_checks = 1", err);
 	if (r == 0) {
 		if (mysql_query(c->m, "SELECT @@foreign_key_checks") != 0 ||
 		    !(res = mysql_store_result(c->m))) {
-			r = conn_fail(c->m, "SELECT @@foreign_key_checks", err);
+			r = conn_fail(c, "SELECT @@foreign_key_checks", err);
 		} else {
 			row = mysql_fetch_row(res);
 			fk = row && row[0] && atoi(row[0]) == 1;
@@ -235,17 +274,54 @@ static int mariadb_open(struct db *db, const char *target, struct vecs_err *err)
 			if (!fk)
 				r = vecs_err_set(err, -ENOTSUP,
 						 "MariaDB at %s: foreign key checks are off; the schema's constraints would not hold",
-						 t.socket);
+						 c->t.socket);
 		}
 	}
 	if (r < 0)
-		goto fail;
-	return 0;
-fail:
-	mysql_close(c->m);
-	free(c);
-	db->impl = NULL;
+		c->broken = true; /* a half set-up session is never used */
 	return r;
+}
+
+static int mariadb_open(struct db *db, const char *target, struct vecs_err *err)
+{
+	struct mariadb_conn *c;
+	int r;
+
+	pthread_once(&library_once, library_init);
+	if (library_rc != 0)
+		return vecs_err_set(err, -EIO, "the MariaDB client library failed to initialise");
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return vecs_err_set(err, -ENOMEM, "out of memory opening MariaDB");
+	r = parse_target(target, &c->t, err);
+	if (r < 0) {
+		free(c);
+		return r;
+	}
+	if (!(c->m = mysql_init(NULL))) {
+		free(c);
+		return vecs_err_set(err, -ENOMEM, "out of memory opening MariaDB");
+	}
+	r = session_open(c, err);
+	if (r < 0) {
+		mysql_close(c->m);
+		free(c);
+		return r;
+	}
+	db->impl = c;
+	return 0;
+}
+
+/* A cheap liveness check before a unit of work (db_pool_get): a server restart is
+ * noticed here, and the session re-established, rather than by the work's first
+ * statement. */
+static int mariadb_revive(struct db *db, struct vecs_err *err)
+{
+	struct mariadb_conn *c = db->impl;
+
+	if (db->tx_depth == 0 && !c->broken && mysql_ping(c->m) != 0)
+		c->broken = true;
+	return conn_ready(db, err);
 }
 
 static void mariadb_close(struct db *db)
@@ -254,7 +330,8 @@ static void mariadb_close(struct db *db)
 
 	if (!c)
 		return;
-	mysql_close(c->m);
+	if (c->m)
+		mysql_close(c->m);
 	free(c);
 	db->impl = NULL;
 }
@@ -297,9 +374,12 @@ static int mariadb_prepare(struct db *db, const char *sql, struct db_stmt *st,
 			   struct vecs_err *err)
 {
 	struct mariadb_conn *c = db->impl;
-	struct mariadb_stmt *ms = calloc(1, sizeof(*ms));
-	int r;
+	struct mariadb_stmt *ms;
+	int r = conn_ready(db, err);
 
+	if (r < 0)
+		return r;
+	ms = calloc(1, sizeof(*ms));
 	if (!ms)
 		return vecs_err_set(err, -ENOMEM, "out of memory preparing a statement");
 	st->impl = ms;
@@ -311,6 +391,8 @@ static int mariadb_prepare(struct db *db, const char *sql, struct db_stmt *st,
 	/* The server refuses more than one statement in a prepare by itself. */
 	if (mysql_stmt_prepare(ms->s, sql, strlen(sql)) != 0) {
 		r = mariadb_fail(mysql_stmt_errno(ms->s), mysql_stmt_error(ms->s), sql, err);
+		if (r == -ENOTCONN)
+			c->broken = true;
 		mariadb_finalize(st);
 		return r;
 	}
@@ -544,4 +626,5 @@ const struct db_ops db_mariadb_ops = {
 	.finalize = mariadb_finalize,
 	.last_insert_id = mariadb_last_insert_id,
 	.changes = mariadb_changes,
+	.revive = mariadb_revive,
 };

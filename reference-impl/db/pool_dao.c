@@ -282,6 +282,10 @@ int template_insert(struct db *db, struct template_record *t, struct vecs_err *e
 	    (r = insert_pair(db, "INSERT INTO vm_template_details (template_id, name, value)"
 				 " VALUES (?, 'initrd', ?)", t->id, t->initrd, NULL, err)) < 0)
 		goto fail;
+	if (t->cmdline[0] &&
+	    (r = insert_pair(db, "INSERT INTO vm_template_details (template_id, name, value)"
+				 " VALUES (?, 'cmdline', ?)", t->id, t->cmdline, NULL, err)) < 0)
+		goto fail;
 	return db_commit(db, err);
 fail:
 	db_rollback(db);
@@ -294,7 +298,9 @@ fail:
 	" (SELECT d.value FROM vm_template_details d WHERE d.template_id = t.id"          \
 	"  AND d.name = 'kernel'),"                                                       \
 	" (SELECT d.value FROM vm_template_details d WHERE d.template_id = t.id"          \
-	"  AND d.name = 'initrd')"                                                        \
+	"  AND d.name = 'initrd'),"                                                       \
+	" (SELECT d.value FROM vm_template_details d WHERE d.template_id = t.id"          \
+	"  AND d.name = 'cmdline')"                                                       \
 	" FROM vm_template t"
 
 static int read_template(struct db_stmt *st, struct template_record *t, struct vecs_err *err)
@@ -312,7 +318,8 @@ static int read_template(struct db_stmt *st, struct template_record *t, struct v
 	    (r = db_column_copy(st, 8, t->hypervisor, sizeof(t->hypervisor), err)) < 0 ||
 	    (r = db_column_copy(st, 10, t->created, sizeof(t->created), err)) < 0 ||
 	    (r = db_column_copy(st, 11, t->kernel, sizeof(t->kernel), err)) < 0 ||
-	    (r = db_column_copy(st, 12, t->initrd, sizeof(t->initrd), err)) < 0)
+	    (r = db_column_copy(st, 12, t->initrd, sizeof(t->initrd), err)) < 0 ||
+	    (r = db_column_copy(st, 13, t->cmdline, sizeof(t->cmdline), err)) < 0)
 		return r;
 	t->size = (uint64_t)db_column_int64(st, 7);
 	t->removed = db_column_int64(st, 9) != 0;

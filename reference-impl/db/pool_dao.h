@@ -80,6 +80,7 @@ struct template_record {
 	char hypervisor[33];
 	char kernel[256];  /* details: optional direct boot */
 	char initrd[256];
+	char cmdline[512]; /* details: kernel command line (with kernel) */
 	int removed;
 	char created[32];
 };

@@ -319,6 +319,9 @@ void api_kv_date(struct json_writer *j, const char *key, const char *t)
 }
 
 /* 0 when the request is signed by a live user; otherwise the reason, for the log. */
+/* authenticate()'s answer when the user could not be looked up at all */
+static const char AUTH_DB_FAILED[] = "user lookup failed (database error)";
+
 static const char *authenticate(struct mgmt *m, struct db *db, const struct api_params *p,
 				struct user_record *user)
 {
@@ -349,7 +352,7 @@ static const char *authenticate(struct mgmt *m, struct db *db, const struct api_
 		return "unknown apiKey";
 	if (r < 0) {
 		mgmt_log(m, "authentication: %s", err.msg);
-		return "user lookup failed";
+		return AUTH_DB_FAILED;
 	}
 	ok = api_sign_verify(p, secret.data, secret.len, sig);
 	vecs_secret_release(&secret);
@@ -378,6 +381,14 @@ void api_handle(struct mgmt *m, const struct api_params *p, struct api_reply *ou
 	}
 	db = db_pool_get(m->pool);
 	why = authenticate(m, db, p, &user);
+	if (why == AUTH_DB_FAILED) {
+		/* the database, not the caller, failed (MariaDB restarting): 530, retryable */
+		mgmt_log(m, "request failed (530): %s", why);
+		api_reply_error(out, cmd, API_ERR_INTERNAL, API_CSERR_SERVER_API,
+				"Unable to execute API command: the database is unavailable, "
+				"try again", xml);
+		goto done;
+	}
 	if (why) {
 		mgmt_log(m, "request refused (401): %s", why);
 		api_reply_error(out, cmd, API_ERR_AUTH, API_CSERR_SERVER_API, API_AUTH_FAILED_TEXT,

@@ -306,6 +306,8 @@ int cmd_register_template(struct api_ctx *c)
 		snprintf(t->kernel, sizeof(t->kernel), "%s", d);
 	if ((d = map_param(c->p, "details", "initrd")))
 		snprintf(t->initrd, sizeof(t->initrd), "%s", d);
+	if ((d = map_param(c->p, "details", "cmdline")))
+		snprintf(t->cmdline, sizeof(t->cmdline), "%s", d);
 	t->size = image_size(t->path);
 	r = template_insert(c->db, t, &err);
 	if (r == 0)

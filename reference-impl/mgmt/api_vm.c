@@ -8,6 +8,7 @@
 #include <strings.h>
 
 #include "db/passphrase.h"
+#include "mgmt/crashpoint.h"
 #include "mgmt/cloud_ops.h"
 #include "mgmt/volume_ops.h"
 
@@ -134,6 +135,8 @@ static int start_on(struct mgmt *m, struct db *db, struct vm_record *vm, int64_t
 		json_object_set_new(json_object_get(args, "vm"), "kernel", json_string(t.kernel));
 	if (t.initrd[0])
 		json_object_set_new(json_object_get(args, "vm"), "initrd", json_string(t.initrd));
+	if (t.cmdline[0])
+		json_object_set_new(json_object_get(args, "vm"), "cmdline", json_string(t.cmdline));
 	/* PowerFlex volumes: mapped to this host's SDC before the agent opens them */
 	r = volume_ops_pfx_vm(m, db, vm->id, host_id, true, errortext, errlen);
 	if (r < 0) {
@@ -148,6 +151,7 @@ static int start_on(struct mgmt *m, struct db *db, struct vm_record *vm, int64_t
 		*errcode = API_ERR_INTERNAL;
 		goto out;
 	}
+	mgmt_crashpoint(m, "start_vm:after_agent");
 	r = vm_transition(db, vm->id, vm->state, "Running", host_id, &err);
 	if (r == 0)
 		snprintf(vm->state, sizeof(vm->state), "Running");

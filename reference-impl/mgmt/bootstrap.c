@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "db/host_dao.h"
+#include "db/passphrase.h"
 #include "db/user_dao.h"
 
 int mgmt_random_key(char out[MGMT_KEY_LEN + 1], struct vecs_err *err)
@@ -90,6 +91,65 @@ static int write_credentials(const char *path, const char *api_key, const char *
 		return vecs_err_set(err, r, "cannot write credentials file %s: %s", path,
 				    strerror(-r));
 	return 0;
+}
+
+/* The first value of a one-column query, decrypted into *out: 1 when there was a
+ * value and it decrypted, 0 when there was none, -EKEYREJECTED when it did not. */
+static int decrypt_first(struct db *db, const struct db_encryptor *enc, const char *sql,
+			 struct vecs_secret *out, struct vecs_err *err)
+{
+	struct vecs_err why = { 0 };
+	struct db_stmt *st;
+	int r = db_prepare(db, sql, &st, err);
+
+	if (r < 0)
+		return r;
+	if ((r = db_step(st, err)) == DB_ROW) {
+		const char *v = db_column_text(st, 0);
+		r = !v ? 0 : db_decrypt(enc, v, out, &why) == 0 ? 1 : -EKEYREJECTED;
+	}
+	db_finalize(st);
+	return r;
+}
+
+static bool printable(const struct vecs_secret *s)
+{
+	for (size_t i = 0; i < s->len; i++)
+		if (s->data[i] < 0x21 || s->data[i] > 0x7e)
+			return false;
+	return s->len > 0;
+}
+
+int mgmt_check_db_key(struct db *db, const struct db_encryptor *enc, const char *key_file,
+		      struct vecs_err *err)
+{
+	struct vecs_secret s = { 0 };
+	const char *what = "the secret key of user";
+	bool ok;
+	int r;
+
+	r = decrypt_first(db, enc,
+			  "SELECT secret_key FROM user WHERE removed IS NULL AND secret_key IS NOT"
+			  " NULL ORDER BY id LIMIT 1",
+			  &s, err);
+	ok = r <= 0 || printable(&s);
+	vecs_secret_release(&s);
+	if (r >= 0 && ok) {
+		what = "the newest passphrase row";
+		r = decrypt_first(db, enc,
+				  "SELECT passphrase FROM passphrase WHERE passphrase IS NOT NULL"
+				  " ORDER BY id DESC LIMIT 1",
+				  &s, err);
+		ok = r <= 0 || passphrase_check_format((const char *)s.data, s.len, NULL) == 0;
+		vecs_secret_release(&s);
+	}
+	if (r == -EKEYREJECTED || !ok)
+		return vecs_err_set(err, -EKEYREJECTED,
+				    "the key in %s (db.cloud.encrypt.secret) does not decrypt the "
+				    "database: %s cannot be decrypted with it. Start with the key "
+				    "file this database was created with",
+				    key_file, what);
+	return r < 0 ? r : 0;
 }
 
 int mgmt_bootstrap_admin(struct db *db, const struct db_encryptor *enc, const char *path,

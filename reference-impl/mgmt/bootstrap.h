@@ -23,6 +23,15 @@ int mgmt_random_key(char out[MGMT_KEY_LEN + 1], struct vecs_err *err);
 int mgmt_bootstrap_admin(struct db *db, const struct db_encryptor *enc, const char *path,
 			 bool *created, struct vecs_err *err);
 
+/* Whether the installation key decrypts this database, checked before anything else
+ * runs (CloudStack fails at start-up when it cannot decrypt its own configuration):
+ * the oldest live user's secret key and the newest passphrase row must decrypt (V2,
+ * else V1) to what they hold: printable text, a 64-character passphrase. An empty
+ * database passes (the first start writes the first values). -EKEYREJECTED with a
+ * message naming key_file and the row that failed; no key or value is ever in it. */
+int mgmt_check_db_key(struct db *db, const struct db_encryptor *enc, const char *key_file,
+		      struct vecs_err *err);
+
 /* Register the hosts of a static host list into zone_id. Format, one host a line:
  *   NAME [ip=ADDR] [hypervisor=KVM] [DETAIL=VALUE ...]
  * e.g. `kvm1 ip=10.0.0.11 host.volume.encryption=true`; '#' starts a comment. Every

@@ -231,6 +231,8 @@ int cloud_agent_call(struct mgmt *m, const struct host_record *h, const char *na
 			 name, h->name);
 		return -EHOSTDOWN;
 	}
+	if (m->agent_timeout_ms && m->agent_timeout_ms < timeout_ms)
+		timeout_ms = m->agent_timeout_ms;
 	r = agent_call(m->agents, h->name, name, args, timeout_ms, result, &err);
 	if (r < 0) {
 		mgmt_log(m, "agent command %s on host %s failed (%d): %s", name, h->name, r, err.msg);

@@ -59,6 +59,9 @@ struct db *db_pool_get(struct db_pool *p)
 		pthread_cond_wait(&p->cv, &p->mu);
 	db = p->free[--p->nfree];
 	pthread_mutex_unlock(&p->mu);
+	/* a MariaDB restart since this connection's last use: reconnect now; if the server
+	 * is still down the work's first statement fails cleanly (-ENOTCONN / 530) */
+	(void)db_revive(db, NULL);
 	return db;
 }
 

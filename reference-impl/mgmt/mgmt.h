@@ -25,6 +25,8 @@ struct mgmt {
 	FILE *log;                 /* NULL: stderr */
 	pthread_mutex_t log_lock;
 	time_t (*now)(void);       /* clock for `expires`; time() unless a test sets it */
+	unsigned agent_timeout_ms; /* --agent-timeout-ms: caps cloud_agent_call's timeouts
+	                            * (0: none) */
 };
 
 /* One log line (a newline is added). Never pass a secret, a signature or a raw query

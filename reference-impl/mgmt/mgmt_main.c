@@ -15,6 +15,7 @@
 #include "mgmt/bootstrap.h"
 #include "mgmt/http_server.h"
 #include "mgmt/jobs.h"
+#include "mgmt/recovery.h"
 #include "mgmt/mgmt.h"
 #include "mgmt/powerflex_client.h"
 
@@ -50,6 +51,11 @@ static const char usage[] =
 	"  --powerflex-password-file FILE  0600 file with the password of user admin on the\n"
 	"                          PowerFlex (ScaleIO) gateways of PowerFlex pools (its bytes\n"
 	"                          exactly); never logged\n"
+	"  --recovery-wait-ms N    at start, how long crash recovery waits for the agents it\n"
+	"                          needs to reconnect (default 15000; RECOVERY.md)\n"
+	"  --agent-timeout-ms N    wait at most N ms for any agent command (default: 120 s,\n"
+	"                          600 s for data copies); for tests of commands that time\n"
+	"                          out (RECOVERY.md, \"Agent commands that time out\")\n"
 	"\n"
 	"Stops cleanly on SIGTERM or SIGINT. Exit status 0 after a clean stop, 2 for a usage\n"
 	"or environment error.\n";
@@ -97,6 +103,8 @@ int main(int argc, char **argv)
 		{ "agent-tokens", required_argument, NULL, 'T' },
 		{ "secondary-storage", required_argument, NULL, 'S' },
 		{ "powerflex-password-file", required_argument, NULL, 'P' },
+		{ "recovery-wait-ms", required_argument, NULL, 'R' },
+		{ "agent-timeout-ms", required_argument, NULL, 'O' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -105,7 +113,8 @@ int main(int argc, char **argv)
 	char dbkind[8];
 	const char *urlfile = NULL, *logpath = NULL, *hosts = NULL, *zone = "vecs-zone-1";
 	const char *agent_socket = NULL, *agent_tokens = NULL, *pfx_pass = NULL;
-	unsigned http_threads = 16, job_workers = 4;
+	unsigned http_threads = 16, job_workers = 4, recovery_wait_ms = 15000;
+	struct recovery rec;
 	struct mgmt m = { 0 };
 	struct http_server *srv = NULL;
 	struct vecs_err err = { 0 };
@@ -131,6 +140,14 @@ int main(int argc, char **argv)
 		case 'H': hosts = optarg; break;
 		case 'S': m.secondary = optarg; break;
 		case 'P': pfx_pass = optarg; break;
+		case 'R': recovery_wait_ms = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'O':
+			m.agent_timeout_ms = (unsigned)strtoul(optarg, &end, 10);
+			if (*end || !m.agent_timeout_ms) {
+				fprintf(stderr, "vecs-mgmt: --agent-timeout-ms wants a positive number\n");
+				return 2;
+			}
+			break;
 		case 'z': zone = optarg; break;
 		case 't': http_threads = parse_count(optarg, "--http-threads"); break;
 		case 'w': job_workers = parse_count(optarg, "--job-workers"); break;
@@ -203,21 +220,16 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	db = db_pool_get(m.pool);
-	r = zone_ensure(db, zone, &z, &err);
+	/* a wrong installation key: exit 2 before anything reads or writes encrypted rows */
+	r = mgmt_check_db_key(db, &m.enc, keyfile, &err);
+	if (r == 0)
+		r = zone_ensure(db, zone, &z, &err);
 	if (r == 0)
 		r = mgmt_bootstrap_admin(db, &m.enc, creds, &created, &err);
 	if (r == 0) {
 		mgmt_log(&m, created ? "bootstrap: admin user created, credentials written to %s"
 				     : "bootstrap: users exist, credentials file %s left alone",
 			 creds);
-		int64_t lost = 0;
-		r = async_job_fail_pending(db,
-					   "{\"errorcode\":530,\"errortext\":\"the management "
-					   "server restarted before the job finished\"}",
-					   &lost, &err);
-		if (r == 0 && lost)
-			mgmt_log(&m, "bootstrap: %lld async jobs left pending by a previous run failed",
-				 (long long)lost);
 	}
 	if (r == 0 && hosts) {
 		unsigned n = 0;
@@ -232,6 +244,9 @@ int main(int argc, char **argv)
 						   .zone_id = z.id };
 		r = agent_channel_start(&m.agents, &m, &ac, &err);
 	}
+	/* after the agent channel (agents come back by themselves), before jobs and HTTP */
+	if (r == 0)
+		r = mgmt_recover(&m, recovery_wait_ms, &rec, &err);
 	if (r == 0)
 		r = jobs_start(&m.jobs, &m, job_workers, &err);
 	if (r == 0)

@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "db/passphrase.h"
+#include "mgmt/agent_channel.h"
+#include "mgmt/crashpoint.h"
 #include "mgmt/powerflex_client.h"
 
 struct host_by_id {
@@ -214,6 +216,46 @@ int volume_ops_pfx_vm(struct mgmt *m, struct db *db, int64_t vm_id, int64_t host
 	return r;
 }
 
+/* A create that did not happen: back to Allocated, no pool or path (the passphrase, if
+ * made, stays: the volume keeps it for its next attempt). */
+/* A create or copy whose answer never came (timeout, lost connection) may still run on
+ * the agent, or have run: delete what it may have made at vol's path (RECOVERY.md,
+ * "Agent commands that time out"). The agent runs the commands on one path one after
+ * another, so this delete waits for a create still running there; it waits the copy
+ * timeout, which --agent-timeout-ms does not shorten. */
+static void undo_unanswered(struct mgmt *m, const struct host_record *h, json_t *vol, int r,
+			    const char *cmd, const char *uuid)
+{
+	struct vecs_err err = { 0 };
+	json_t *args, *res = NULL;
+
+	if ((r != -ETIMEDOUT && r != -ENOTCONN) || !vol || !m->agents)
+		return;
+	args = json_pack("{s:O}", "volume", vol);
+	r = args ? agent_call(m->agents, h->name, "delete_volume", args, AGENT_TIMEOUT_COPY_MS,
+			      &res, &err)
+		 : -ENOMEM;
+	json_decref(args);
+	json_decref(res);
+	if (r < 0)
+		mgmt_log(m, "volume %s: what the unanswered %s may have made on host %s is left "
+			 "(delete_volume: %s); a retry replaces it", uuid, cmd, h->name, err.msg);
+	else
+		mgmt_log(m, "volume %s: %s was not answered; delete_volume on host %s removed what "
+			 "it may have made", uuid, cmd, h->name);
+}
+
+static void unplace(struct mgmt *m, struct db *db, struct volume_record *v)
+{
+	struct vecs_err err = { 0 };
+
+	if (volume_set_placement(db, v->id, 0, "", "", v->size, "Allocated", &err) < 0)
+		mgmt_log(m, "volume %s: cannot return to Allocated after a failed create: %s",
+			 v->uuid, err.msg);
+	else
+		snprintf(v->state, sizeof(v->state), "Allocated");
+}
+
 int volume_ops_create(struct mgmt *m, struct db *db, struct volume_record *v, int64_t host_id,
 		      const struct template_record *t, const char *snapshot_uuid, int *errcode,
 		      char *errortext, size_t errlen)
@@ -224,6 +266,7 @@ int volume_ops_create(struct mgmt *m, struct db *db, struct volume_record *v, in
 	struct snapshot_record s;
 	struct vecs_err err = { 0 };
 	json_t *args = NULL, *vol, *res = NULL;
+	bool placed = false;
 	int64_t pid;
 	int r;
 
@@ -275,12 +318,27 @@ int volume_ops_create(struct mgmt *m, struct db *db, struct volume_record *v, in
 	}
 	if (r < 0)
 		goto fail;
+	/* The pool and path are recorded before the agent runs (state Creating): a crash
+	 * from here on leaves a row that start-up recovery can clean (RECOVERY.md). */
+	r = volume_set_placement(db, v->id, e->pool.id, pfx_id[0] ? pfx_id : v->uuid,
+				 pfx_id[0] ? "RAW" : "", v->size, "Creating", &err);
+	if (r < 0) {
+		if (pfx_id[0]) {
+			struct vecs_err e2 = { 0 };
+			pfx_volume_remove(m->pfx, &e->pool, pfx_id, &e2);
+		}
+		goto fail;
+	}
+	placed = true;
+	mgmt_crashpoint(m, "create_volume:before_agent");
 	vol = volume_to(m, db, v, &e->pool, &err);
 	if (!vol) {
 		r = -ENOMEM;
 		goto fail;
 	}
-	args = json_pack("{s:o}", "volume", vol);
+	/* the path is this volume's own (its uuid): a file there can only be what an
+	 * earlier, failed create of it left, which the agent replaces */
+	args = json_pack("{s:O, s:b}", "volume", vol, "replace", !pfx_id[0]);
 	if (t)
 		json_object_set_new(args, "template",
 				    json_pack("{s:s, s:s, s:I}", "path", t->path, "format",
@@ -292,17 +350,21 @@ int volume_ops_create(struct mgmt *m, struct db *db, struct volume_record *v, in
 	r = cloud_agent_call(m, &e->host, "create_volume", args, AGENT_TIMEOUT_COPY_MS, &res,
 			     errortext, errlen);
 	json_decref(args);
+	if (r < 0 && !pfx_id[0])
+		undo_unanswered(m, &e->host, vol, r, "create_volume", v->uuid);
+	json_decref(vol);
 	if (r < 0) {
+		struct vecs_err e2 = { 0 };
+
 		*errcode = API_ERR_INTERNAL;
-		if (pfx_id[0]) {
-			struct vecs_err e2 = { 0 };
-			if (pfx_volume_remove(m->pfx, &e->pool, pfx_id, &e2) < 0)
-				mgmt_log(m, "powerflex: volume %s left on pool %s: %s", pfx_id,
-					 e->pool.name, e2.msg);
-		}
+		if (pfx_id[0] && pfx_volume_remove(m->pfx, &e->pool, pfx_id, &e2) < 0)
+			mgmt_log(m, "powerflex: volume %s left on pool %s: %s", pfx_id,
+				 e->pool.name, e2.msg);
+		unplace(m, db, v);
 		free(e);
 		return r;
 	}
+	mgmt_crashpoint(m, "create_volume:after_agent");
 	{
 		json_t *p = pfx_id[0] ? NULL : json_object_get(res, "path"),
 		       *sz = json_object_get(res, "size"),
@@ -331,6 +393,8 @@ int volume_ops_create(struct mgmt *m, struct db *db, struct volume_record *v, in
 	free(e);
 	return 0;
 fail:
+	if (placed)
+		unplace(m, db, v);
 	failed(r, errcode, errortext, errlen, "create", v, &err);
 	free(e);
 	return r;
@@ -542,16 +606,25 @@ int volume_ops_destroy(struct mgmt *m, struct db *db, struct volume_record *v, i
 			r = pfx_map(m, &e->pool, v, &e->host, &err);
 		if (r < 0)
 			goto out;
+		/* state Destroy before the agent deletes: after a crash, recovery finishes
+		 * the delete (RECOVERY.md) */
+		if ((r = volume_set_state(db, v->id, "Destroy", &err)) < 0)
+			goto out;
 		args = json_pack("{s:o}", "volume", volume_to(m, db, v, &e->pool, &err));
 		r = cloud_agent_call(m, &e->host, "delete_volume", args, AGENT_TIMEOUT_MS, &res,
 				     errortext, errlen);
 		json_decref(args);
 		json_decref(res);
 		if (r < 0) {
+			struct vecs_err e2 = { 0 };
+
 			*errcode = API_ERR_INTERNAL;
+			if (volume_set_state(db, v->id, v->state, &e2) < 0)
+				mgmt_log(m, "volume %s left in Destroy: %s", v->uuid, e2.msg);
 			free(e);
 			return r;
 		}
+		mgmt_crashpoint(m, "delete_volume:after_agent");
 		if (is_pfx(&e->pool) && v->path[0]) {
 			r = pfx_volume_remove(m->pfx, &e->pool, v->path, &err);
 			if (r < 0)
@@ -602,6 +675,7 @@ int volume_ops_snapshot(struct mgmt *m, struct db *db, struct snapshot_record *s
 		free(e);
 		return r;
 	}
+	mgmt_crashpoint(m, "snapshot:after_agent");
 	{
 		const char *p = json_string_value(json_object_get(res, "path"));
 		json_t *sz = json_object_get(res, "size");
@@ -647,6 +721,37 @@ int volume_ops_revert(struct mgmt *m, struct db *db, struct snapshot_record *s, 
 	return r;
 }
 
+/* The PowerFlex volume a migration copies into (migrateVolume onto a PowerFlex pool): a
+ * gateway volume of the source's size (plus the LUKS header when encrypted), mapped to
+ * the host that runs the copy, recorded as d's path (RAW, state Migrating) before the
+ * agent formats it with the same passphrase (a new header) and converts the data. */
+static int pfx_dest(struct mgmt *m, struct db *db, const struct volume_record *src,
+		    struct volume_record *d, const struct pool_record *dp,
+		    const struct host_record *h, struct vecs_err *err)
+{
+	uint64_t bytes = src->size ? src->size : GIB;
+	char name[64], id[64];
+	int r;
+
+	if (volume_is_encrypted(db, src))
+		bytes += PFX_LUKS_HEADER_BYTES;
+	snprintf(name, sizeof(name), "vol-%lld-%.8s", (long long)d->id, d->uuid);
+	if ((r = pfx_volume_create(m->pfx, dp, name, bytes, id, sizeof(id), err)) < 0)
+		return r;
+	if ((r = pfx_volume_map(m->pfx, dp, id, h, err)) == 0)
+		r = volume_set_placement(db, d->id, dp->id, id, "RAW", d->size, "Migrating", err);
+	if (r < 0) {
+		struct vecs_err e2 = { 0 };
+		pfx_volume_remove(m->pfx, dp, id, &e2);
+		return r;
+	}
+	snprintf(d->path, sizeof(d->path), "%s", id);
+	snprintf(d->format, sizeof(d->format), "RAW");
+	mgmt_log(m, "powerflex: migration target of volume %s created as %s on pool %s, mapped "
+		 "to host %s", src->uuid, id, dp->name, h->name);
+	return 0;
+}
+
 int volume_ops_migrate(struct mgmt *m, struct db *db, struct volume_record *v, int64_t pool_id,
 		       int *errcode, char *errortext, size_t errlen)
 {
@@ -656,7 +761,8 @@ int volume_ops_migrate(struct mgmt *m, struct db *db, struct volume_record *v, i
 	struct vm_record vm;
 	struct vecs_err err = { 0 };
 	char orig[41], tmp[37];
-	json_t *args, *res = NULL;
+	json_t *args, *res = NULL, *dstj;
+	bool src_gone;
 	int r;
 
 	if (!e || !dp) {
@@ -669,9 +775,11 @@ int volume_ops_migrate(struct mgmt *m, struct db *db, struct volume_record *v, i
 		r = pool_get(db, pool_id, dp, &err);
 	if (r == 0)
 		r = pfx_map(m, &e->pool, v, &e->host, &err);
-	if (r == 0 && is_pfx(dp))
+	if (r == 0 && is_pfx(dp) && !m->pfx)
 		r = vecs_err_set(&err, -EOPNOTSUPP,
-				 "migrating a volume onto a PowerFlex pool is not supported");
+				 "pool %s is a PowerFlex pool and the management server has no "
+				 "gateway password (start it with --powerflex-password-file)",
+				 dp->name);
 	if (r < 0)
 		goto fail;
 	/* the destination row: same everything, no passphrase yet */
@@ -688,19 +796,33 @@ int volume_ops_migrate(struct mgmt *m, struct db *db, struct volume_record *v, i
 	    (r = passphrase_copy_reference(db, v->id, d.id, &err)) < 0 ||
 	    (r = volume_get(db, d.id, &d, &err)) < 0)
 		goto fail;
-	args = json_pack("{s:o, s:o}", "src", volume_to(m, db, v, &e->pool, &err), "dst",
-			 volume_to(m, db, &d, dp, &err));
+	if (is_pfx(dp) && (r = pfx_dest(m, db, v, &d, dp, &e->host, &err)) < 0) {
+		volume_remove(db, d.id, &err);
+		goto fail;
+	}
+	mgmt_crashpoint(m, "migrate_volume:before_agent");
+	dstj = volume_to(m, db, &d, dp, &err);
+	args = json_pack("{s:o, s:O}", "src", volume_to(m, db, v, &e->pool, &err), "dst", dstj);
 	if (v->instance_id && vm_get(db, v->instance_id, &vm, &err) == 0 &&
 	    !strcmp(vm.state, "Running"))
 		json_object_set_new(args, "vm", json_string(vm.instance_name));
 	r = cloud_agent_call(m, &e->host, "copy_volume", args, AGENT_TIMEOUT_COPY_MS, &res,
 			     errortext, errlen);
 	json_decref(args);
+	if (r < 0 && !is_pfx(dp))
+		undo_unanswered(m, &e->host, dstj, r, "copy_volume", d.uuid);
+	json_decref(dstj);
 	if (r < 0) {
+		struct vecs_err e2 = { 0 };
+
 		*errcode = API_ERR_INTERNAL;
+		if (is_pfx(dp) && pfx_volume_remove(m->pfx, dp, d.path, &e2) < 0)
+			mgmt_log(m, "powerflex: volume %s left on pool %s: %s", d.path, dp->name,
+				 e2.msg);
 		volume_remove(db, d.id, &err);
 		goto out;
 	}
+	mgmt_crashpoint(m, "migrate_volume:after_agent");
 	snprintf(orig, sizeof(orig), "%s", v->uuid);
 	{
 		const char *p = json_string_value(json_object_get(res, "path"));
@@ -708,6 +830,12 @@ int volume_ops_migrate(struct mgmt *m, struct db *db, struct volume_record *v, i
 		struct db_stmt *st;
 
 		r = db_begin(db, &err);
+		/* PowerFlex: the gateway's id and the size asked for (the device is bigger:
+		 * allocation unit, LUKS header), as volume_ops_create records them */
+		if (is_pfx(dp)) {
+			p = NULL;
+			sz = NULL;
+		}
 		if (r == 0)
 			r = volume_set_placement(db, d.id, dp->id, p ? p : d.path, d.format,
 						 json_is_integer(sz) ? (uint64_t)json_integer_value(sz)
@@ -729,8 +857,10 @@ int volume_ops_migrate(struct mgmt *m, struct db *db, struct volume_record *v, i
 			if (r > 0)
 				r = 0;
 		}
+		/* the source waits in Destroy until its storage is gone: a crash before
+		 * that leaves it for recovery, not as an orphan on the old pool */
 		if (r == 0)
-			r = volume_remove(db, v->id, &err); /* the reference is shared: kept */
+			r = volume_set_state(db, v->id, "Destroy", &err);
 		if (r == 0)
 			r = db_commit(db, &err);
 		else
@@ -739,23 +869,63 @@ int volume_ops_migrate(struct mgmt *m, struct db *db, struct volume_record *v, i
 	json_decref(res);
 	if (r < 0)
 		goto fail;
+	mgmt_crashpoint(m, "migrate_volume:after_commit");
 	/* the source copy on the old pool */
 	args = json_pack("{s:o}", "volume", volume_to(m, db, v, &e->pool, &err));
 	json_object_set_new(json_object_get(args, "volume"), "uuid", json_string(tmp));
 	json_object_del(json_object_get(args, "volume"), "passphrase");
-	if (cloud_agent_call(m, &e->host, "delete_volume", args, AGENT_TIMEOUT_MS, &res, errortext,
-			     errlen) < 0)
-		errortext[0] = '\0'; /* the migration itself succeeded; logged */
+	src_gone = cloud_agent_call(m, &e->host, "delete_volume", args, AGENT_TIMEOUT_MS, &res,
+				    errortext, errlen) == 0;
+	errortext[0] = '\0'; /* the migration itself succeeded; a failure is logged */
 	json_decref(args);
 	json_decref(res);
-	if (is_pfx(&e->pool) && v->path[0] && pfx_volume_remove(m->pfx, &e->pool, v->path, &err) < 0)
+	if (src_gone && is_pfx(&e->pool) && v->path[0] &&
+	    pfx_volume_remove(m->pfx, &e->pool, v->path, &err) < 0) {
 		mgmt_log(m, "powerflex: source volume %s left on pool %s: %s", v->path,
 			 e->pool.name, err.msg);
+		src_gone = false;
+	}
+	/* the passphrase reference is shared with the destination: it stays */
+	if (!src_gone)
+		mgmt_log(m, "volume %s: source copy left in Destroy for recovery", tmp);
+	else if (volume_remove(db, v->id, &err) < 0)
+		mgmt_log(m, "volume %s: source row left in Destroy: %s", tmp, err.msg);
 	goto out;
 fail:
 	failed(r, errcode, errortext, errlen, "migrate", v, &err);
 out:
 	free(e);
 	free(dp);
+	return r;
+}
+
+int volume_ops_discard_storage(struct mgmt *m, struct db *db, const struct volume_record *v,
+			       struct vecs_err *err)
+{
+	struct endpoint *e = calloc(1, sizeof(*e));
+	char errortext[512] = "";
+	json_t *args, *res = NULL;
+	int r;
+
+	if (!e)
+		return vecs_err_set(err, -ENOMEM, "out of memory");
+	r = endpoint_of(m, db, v, e, err);
+	if (r < 0)
+		goto out;
+	args = json_pack("{s:o}", "volume", volume_to(m, db, v, &e->pool, err));
+	r = cloud_agent_call(m, &e->host, "delete_volume", args, AGENT_TIMEOUT_MS, &res,
+			     errortext, sizeof(errortext));
+	json_decref(args);
+	json_decref(res);
+	if (r < 0) {
+		vecs_err_set(err, r, "%s", errortext);
+		goto out;
+	}
+	/* the gateway's volume: a missing one is already gone */
+	if (is_pfx(&e->pool) && v->path[0] &&
+	    (r = pfx_volume_remove(m->pfx, &e->pool, v->path, err)) == -ENOENT)
+		r = 0;
+out:
+	free(e);
 	return r;
 }

@@ -50,4 +50,9 @@ int volume_ops_pfx_vm(struct mgmt *m, struct db *db, int64_t vm_id, int64_t host
 int volume_ops_migrate(struct mgmt *m, struct db *db, struct volume_record *v, int64_t pool_id,
 		       int *errcode, char *errortext, size_t errlen);
 
+/* Recovery (RECOVERY.md): remove whatever storage v may have on its pool (the agent's
+ * delete_volume, idempotent; PowerFlex: the gateway volume too). The row is left alone. */
+int volume_ops_discard_storage(struct mgmt *m, struct db *db, const struct volume_record *v,
+			       struct vecs_err *err);
+
 #endif

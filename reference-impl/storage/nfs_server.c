@@ -566,3 +566,129 @@ int vecs_nfs_down(const char *dir, FILE *log, struct vecs_err *err)
 			st.gone);
 	return 0;
 }
+
+/* --- restarting the server (fault injection) --------------------------------------- */
+
+struct daemon_id {
+	char pid[24], start[24], ns[48];
+};
+
+/* The ledger records of one daemon: its process and the mounts of its namespace. */
+static bool is_daemon_record(const struct vecs_ledger_rec *rec, void *arg)
+{
+	const struct daemon_id *id = arg;
+
+	if (rec->kind == VECS_OBJ_PROCESS)
+		return !strcmp(rec->a, id->pid) && !strcmp(rec->b, id->start);
+	return rec->kind == VECS_OBJ_MOUNT && !strcmp(rec->b, id->ns);
+}
+
+/* The newest open process record "nfs: what" of the ledger at path. */
+static bool find_daemon(const char *path, const char *what, struct daemon_id *id)
+{
+	char tag[64];
+	struct vecs_ledger_list list;
+	bool found = false;
+
+	snprintf(tag, sizeof(tag), VECS_NFS_LEDGER_TAG ": %s", what);
+	if (vecs_ledger_read(path, &list, NULL) < 0)
+		return false;
+	for (size_t i = list.n; i-- > 0 && !found;) {
+		const struct vecs_ledger_rec *rec = &list.recs[i];
+		if (rec->done || rec->kind != VECS_OBJ_PROCESS || strcmp(rec->c, tag))
+			continue;
+		snprintf(id->pid, sizeof(id->pid), "%s", rec->a);
+		snprintf(id->start, sizeof(id->start), "%s", rec->b);
+		snprintf(id->ns, sizeof(id->ns), "%s:%s", rec->a, rec->b);
+		found = true;
+	}
+	vecs_ledger_list_free(&list);
+	return found;
+}
+
+/* Stop the daemon `what` if it runs and close its records; *was_alive tells. */
+static int stop_daemon(const char *ledger_path, const char *what, bool *was_alive, FILE *log,
+		       struct vecs_err *err)
+{
+	struct daemon_id id;
+
+	*was_alive = false;
+	if (!find_daemon(ledger_path, what, &id))
+		return 0;
+	*was_alive = vecs_proc_alive((pid_t)atol(id.pid), strtoull(id.start, NULL, 10));
+	return vecs_reap_ledger_select(ledger_path, is_daemon_record, &id, log, NULL, err);
+}
+
+int vecs_nfs_restart(const char *dir, FILE *log, struct vecs_err *err)
+{
+	char realdir[PATH_MAX], ledger_path[PATH_MAX + 32], text[4096], state[PATH_MAX + 32];
+	char conf[VECS_NFS_DIR_MAX + 32], pidfile[VECS_NFS_DIR_MAX + 32];
+	char glog[VECS_NFS_DIR_MAX + 32], rlog[VECS_NFS_DIR_MAX + 32];
+	struct vecs_ledger *l = NULL;
+	struct vecs_nfs n = { 0 };
+	bool alive, leftovers, rpcbind_alive;
+	const char *p;
+	ssize_t len;
+	int fd, r;
+
+	if (!realpath(dir, realdir) || strlen(realdir) > VECS_NFS_DIR_MAX)
+		return vecs_err_set(err, -ENOENT, "stack directory %s: not found or too long", dir);
+	if ((r = join_run(realdir, &n, &alive, &leftovers, err)) < 0)
+		return r;
+	snprintf(n.dir, sizeof(n.dir), "%s/nfs", realdir);
+	snprintf(n.export_dir, sizeof(n.export_dir), "%s/export", n.dir);
+	/* the export path of the first start, from its nfs.json */
+	snprintf(state, sizeof(state), "%s/nfs.json", n.dir);
+	fd = open(state, O_RDONLY | O_CLOEXEC);
+	len = fd < 0 ? -1 : read(fd, text, sizeof(text) - 1);
+	if (fd >= 0)
+		close(fd);
+	if (len <= 0 || !(p = strstr((text[len] = '\0', text), "\"export\":")) ||
+	    !(p = strchr(p + 9, '"')) || strcspn(p + 1, "\"") > VECS_NFS_EXPORT_MAX)
+		return vecs_err_set(err, -ENOENT, "no NFS server was started in %s (no usable %s)",
+				    realdir, state);
+	snprintf(n.export_path, sizeof(n.export_path), "%.*s", (int)strcspn(p + 1, "\""), p + 1);
+	snprintf(n.url, sizeof(n.url), "nfs://%s%s", VECS_NFS_ADDR, n.export_path);
+	snprintf(ledger_path, sizeof(ledger_path), "%s/%s", realdir, VECS_HOST_LEDGER);
+	/* ganesha goes; rpcbind stays unless it is gone too */
+	if ((r = stop_daemon(ledger_path, "nfs-ganesha", &alive, log, err)) < 0)
+		return r;
+	{
+		struct daemon_id id;
+		rpcbind_alive = find_daemon(ledger_path, "rpcbind", &id) &&
+				vecs_proc_alive((pid_t)atol(id.pid), strtoull(id.start, NULL, 10));
+		if (rpcbind_alive) {
+			n.rpcbind_pid = (pid_t)atol(id.pid);
+			n.rpcbind_start = strtoull(id.start, NULL, 10);
+		} else if ((r = stop_daemon(ledger_path, "rpcbind", &alive, log, err)) < 0) {
+			return r;
+		}
+	}
+	if ((r = vecs_ledger_open(&l, ledger_path, err)) < 0)
+		return r;
+	snprintf(rlog, sizeof(rlog), "%s/rpcbind.log", n.dir);
+	if (!rpcbind_alive) {
+		const char *argv[] = { RPCBIND, "-f", "-h", VECS_NFS_ADDR, NULL };
+		char sock[VECS_NFS_DIR_MAX + 32];
+		snprintf(sock, sizeof(sock), "%s/run/rpcbind.sock", n.dir);
+		unlink(sock);
+		r = start_daemon(l, &n, "rpcbind", argv, rlog, &n.rpcbind_pid, &n.rpcbind_start,
+				 err);
+		if (r == 0)
+			r = wait_rpcbind(&n, err);
+	}
+	snprintf(conf, sizeof(conf), "%s/ganesha.conf", n.dir);
+	snprintf(pidfile, sizeof(pidfile), "%s/ganesha.pid", n.dir);
+	snprintf(glog, sizeof(glog), "%s/ganesha.log", n.dir);
+	if (r == 0) {
+		const char *argv[] = { GANESHA, "-F", "-f", conf, "-p", pidfile, "-L", glog, NULL };
+		r = start_daemon(l, &n, "nfs-ganesha", argv, glog, &n.ganesha_pid, &n.ganesha_start,
+				 err);
+		if (r == 0)
+			r = wait_ganesha(realdir, &n, err);
+	}
+	if (r == 0)
+		r = write_state(&n, err);
+	vecs_ledger_close(l);
+	return r;
+}

@@ -60,6 +60,12 @@ int vecs_nfs_check_env(char *msg, size_t len);
 int vecs_nfs_up(const char *dir, const char *export_path, struct vecs_nfs *nfs, FILE *log,
 		struct vecs_err *err);
 
+/* Restart the server of dir in place (fault injection): nfs-ganesha is stopped if it
+ * runs (SIGTERM) and started again with the same configuration, address, export and
+ * data; rpcbind is started again only when it is gone. Returns once a client in a
+ * host's netns can list the export; nfs.json gets the new pids. */
+int vecs_nfs_restart(const char *dir, FILE *log, struct vecs_err *err);
+
 /* Stop the server of dir and remove D/nfs (also after a killed run); the hosts stay.
  * Idempotent. `vecs-host down` removes the server too, with the rest of the run. */
 int vecs_nfs_down(const char *dir, FILE *log, struct vecs_err *err);

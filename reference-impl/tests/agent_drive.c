@@ -7,6 +7,7 @@
  *   vecs-agent-drive serve --socket S --tokens F --db PATH --key-file K --ctl C [--log L]
  *   vecs-agent-drive wait  --ctl C --host H [--timeout SECONDS]
  *   vecs-agent-drive call  --ctl C --host H --name CMD [--args FILE] [--timeout SECONDS]
+ *   (SECONDS may have a fraction: 0.05)
  *
  * The control socket C (0600, in a 0700 directory) takes one JSON line per connection
  * and answers one: {"ok":true,"result":{...}} or {"ok":false,"code":-errno,"error":"..."}.
@@ -288,7 +289,7 @@ int main(int argc, char **argv)
 	};
 	const char *sock = NULL, *tokens = NULL, *db = NULL, *key = NULL, *ctl = NULL, *logp = NULL,
 		   *host = NULL, *name = NULL, *argsf = NULL, *mode;
-	long timeout = 120;
+	double timeout = 120; /* seconds; fractions allowed (tests of timeouts) */
 	json_t *req, *args = NULL;
 	int c, rc;
 
@@ -309,7 +310,7 @@ int main(int argc, char **argv)
 		case 'H': host = optarg; break;
 		case 'n': name = optarg; break;
 		case 'a': argsf = optarg; break;
-		case 't': timeout = strtol(optarg, NULL, 10); break;
+		case 't': timeout = strtod(optarg, NULL); break;
 		case 'h': fputs(usage, stdout); return 0;
 		default: fputs(usage, stderr); return 2;
 		}
@@ -330,7 +331,7 @@ int main(int argc, char **argv)
 		}
 	}
 	req = json_pack("{s:s, s:s, s:s?, s:I, s:o?}", "op", mode, "host", host, "name", name,
-			"timeout_ms", (json_int_t)timeout * 1000, "args", args);
+			"timeout_ms", (json_int_t)(timeout * 1000), "args", args);
 	rc = client(ctl, req);
 	json_decref(req);
 	return rc;

@@ -136,6 +136,13 @@ static void test_domain_xml(void)
 	CU_ASSERT_STRING_EQUAL(uuids[0], "38765364-8808-3a75-b8f1-548b19091da6");
 	CU_ASSERT_STRING_EQUAL(uuids[1], "bfb78aa3-7079-3ec5-957b-b51bfa81f1df");
 	free(x);
+	/* --emulator: the fault wrapper as the first device, escaped; none by default */
+	s.emulator = "/st&ck/hosts/h1/qemu-wrapper";
+	CU_ASSERT_EQUAL_FATAL(agent_domain_xml(&s, &x, &err), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(x, "  <devices>\n    <emulator>/st&amp;ck/hosts/h1/qemu-wrapper"
+					 "</emulator>\n    <disk "));
+	free(x);
+	s.emulator = NULL;
 	/* libvirt's own quoting */
 	CU_ASSERT_EQUAL(agent_xml_secret_uuids("<secret type=\"passphrase\" uuid=\"38765364-8808-3a75-b8f1-548b19091da6\"/>",
 					       uuids, 4), 1);

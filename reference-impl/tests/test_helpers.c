@@ -43,7 +43,7 @@ static int open_mariadb(struct db **db, const char *sock, const char *path, stru
 	return r;
 }
 
-struct db *test_db_open(const char *path)
+struct db *test_db_open_empty(const char *path)
 {
 	struct vecs_err err = { 0 };
 	struct db *db = NULL;
@@ -54,7 +54,14 @@ struct db *test_db_open(const char *path)
 	if (r < 0)
 		fprintf(stderr, "test_db_open: %s\n", err.msg);
 	CU_ASSERT_FATAL(r == 0);
-	r = db_migrate(db, &err);
+	return db;
+}
+
+struct db *test_db_open(const char *path)
+{
+	struct vecs_err err = { 0 };
+	struct db *db = test_db_open_empty(path);
+	int r = db_migrate(db, &err);
 	if (r < 0)
 		fprintf(stderr, "db_migrate: %s\n", err.msg);
 	CU_ASSERT_FATAL(r == 0);

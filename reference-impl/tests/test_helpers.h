@@ -12,6 +12,8 @@
 
 /* A migrated database (":memory:" when path is NULL); fails the test on error. */
 struct db *test_db_open(const char *path);
+/* The same database, not migrated (schema version 0), for migration tests. */
+struct db *test_db_open_empty(const char *path);
 void test_encryptor(struct db_encryptor *e, enum db_encryptor_version v);
 /* A disk offering (encrypt as given) and a DATADISK volume of it; returns the volume
  * id, or 0 after a failed assertion. */

@@ -2,6 +2,7 @@
  *
  *   vecs-nfs up   --dir D [--export PATH]
  *   vecs-nfs down --dir D
+ *   vecs-nfs restart --dir D
  *
  * It lives in a folder of its own because storage.mk links every .c file of storage/ but the
  * gateway's main into vecs-scaleio-gw and the tests.
@@ -19,6 +20,7 @@ static int usage(FILE *f)
 {
 	fprintf(f, "usage: vecs-nfs up --dir D [--export PATH]\n"
 		   "       vecs-nfs down --dir D\n"
+		   "       vecs-nfs restart --dir D\n"
 		   "\n"
 		   "up    starts rpcbind and nfs-ganesha in the stack netns of the run in D (bring\n"
 		   "      a host up first: vecs-host up --dir D ...), exporting D/nfs/export as\n"
@@ -26,7 +28,9 @@ static int usage(FILE *f)
 		   "      squashed; prints the export's URL (nfs://" VECS_NFS_ADDR "PATH), reachable\n"
 		   "      from the hosts' namespaces only. D/nfs/nfs.json describes it.\n"
 		   "down  stops the server and removes D/nfs; the hosts stay (vecs-host down\n"
-		   "      removes the server too, with the rest of the run). Also after a kill.\n");
+		   "      removes the server too, with the rest of the run). Also after a kill.\n"
+		   "restart  stops nfs-ganesha if it runs and starts it again on the same\n"
+		   "      address, configuration and export (data kept); rpcbind only if gone.\n");
 	return 2;
 }
 
@@ -71,6 +75,14 @@ int main(int argc, char **argv)
 			return r == -EPERM || r == -ENOENT || r == -EINVAL ? 2 : 1;
 		}
 		printf("%s\n", n.url);
+		return 0;
+	}
+	if (strcmp(cmd, "restart") == 0) {
+		r = vecs_nfs_restart(dir, stderr, &err);
+		if (r < 0) {
+			fprintf(stderr, "vecs-nfs: restart failed: %s\n", err.msg);
+			return 1;
+		}
 		return 0;
 	}
 	if (strcmp(cmd, "down") == 0) {

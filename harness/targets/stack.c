@@ -27,35 +27,7 @@
 #include "util/secret.h"
 #include "util/spawn.h"
 
-#define STACK_LEDGER "stack.ledger"
-#define STACK_JSON "stack.json"
-#define MAX_HOSTS 8
-#define MAX_PROCS 24
-#define STACK_DIR_MAX (PATH_MAX - 256)
-
-struct proc_rec {
-	char what[48];
-	pid_t pid;
-	uint64_t start;
-};
-
-struct keeper {
-	const struct vecs_stack_opts *o;
-	char dir[PATH_MAX];
-	char bin[PATH_MAX];
-	struct vecs_ledger *ledger;
-	char run_id[VECS_RUN_ID_LEN];
-	struct proc_rec procs[MAX_PROCS];
-	int nprocs;
-	char host_uri[MAX_HOSTS][PATH_MAX + 96];
-	char api_url[256];
-	char scaleio_url[256];
-	char db_target[PATH_MAX + 64];
-	char system_id[17];
-	bool have_nfs, have_agents;
-	uint64_t owner_start; /* of o->owner */
-	FILE *log;
-};
+#include "targets/stack_keeper.h"
 
 /* ---- small helpers ------------------------------------------------------------------ */
 
@@ -140,7 +112,7 @@ static int record_proc(pid_t pid, uint64_t start, void *arg)
 
 	p->pid = pid;
 	p->start = start;
-	return vecs_ledger_add_process(k->ledger, pid, start, p->what, NULL, NULL);
+	return vecs_ledger_add_process(k->ledger, pid, start, p->what, &p->ledger_id, NULL);
 }
 
 /* Start a long-running component, recorded before it may exec. */
@@ -156,10 +128,17 @@ static int start_proc(struct keeper *k, const char *what, const char *const argv
 	if (k->nprocs >= MAX_PROCS)
 		return vecs_err_set(err, -E2BIG, "too many stack processes");
 	snprintf(k->procs[k->nprocs].what, sizeof(k->procs[0].what), "%s", what);
+	snprintf(k->procs[k->nprocs].log_name, sizeof(k->procs[0].log_name), "%s", log_name);
+	/* kept for `vecs stack ctl` restarts; agents get the fault hooks (stack_ctl.c) */
+	r = stack_proc_keep_argv(k, &k->procs[k->nprocs], argv, err);
+	if (r < 0)
+		return r;
 	snprintf(logpath, sizeof(logpath), "%s/logs/%s", k->dir, log_name);
 	so.stdout_path = logpath;
 	so.stderr_path = logpath;
-	r = vecs_spawn_start(argv, &so, record_proc, k, &pid, &start, err);
+	so.env_extra = (const char *const *)k->procs[k->nprocs].env;
+	r = vecs_spawn_start((const char *const *)k->procs[k->nprocs].argv, &so, record_proc, k,
+			     &pid, &start, err);
 	if (r < 0)
 		return r;
 	k->nprocs++;
@@ -170,7 +149,13 @@ static int start_proc(struct keeper *k, const char *what, const char *const argv
 static int run_cmd(struct keeper *k, const char *const argv[], int timeout_s, const char *log_name,
 		   struct vecs_err *err)
 {
-	struct vecs_spawn_opts so = { .timeout_ms = timeout_s * 1000 };
+	return stack_run_cmd_env(k, argv, NULL, timeout_s, log_name, err);
+}
+
+int stack_run_cmd_env(struct keeper *k, const char *const argv[], const char *const *env,
+		      int timeout_s, const char *log_name, struct vecs_err *err)
+{
+	struct vecs_spawn_opts so = { .timeout_ms = timeout_s * 1000, .env_extra = env };
 	char logpath[PATH_MAX], errbuf[2048] = "", sbuf[64];
 	int status = 0, r;
 
@@ -343,6 +328,11 @@ static int up_scaleio(struct keeper *k, struct vecs_err *err)
 	argv[n++] = pass;
 	argv[n++] = "--url-file";
 	argv[n++] = url;
+	/* a restart (vecs stack ctl) comes back on this port (stack_ctl.c) and adopts the
+	 * mapped volumes, as a real gateway restart leaves the SDCs' mappings alone */
+	argv[n++] = "--listen";
+	argv[n++] = "127.0.0.1:0";
+	argv[n++] = "--keep-volumes";
 	/* small volumes in the fast profile: 1 MiB allocation unit instead of 8 GiB */
 	argv[n++] = "--granularity-kb";
 	argv[n++] = "1024";
@@ -470,7 +460,10 @@ static int up_agents(struct keeper *k, struct vecs_err *err)
 	for (int i = 1; i <= k->o->hosts && r == 0; i++) {
 		char sdc[PATH_MAX + 32];
 		const char *argv[] = { prog, "--host-dir", hostdir, "--mgmt-socket", sock, "--token-file",
-				       tok, "--kdf", k->o->kdf, "--log", log, "--sdc-dir", sdc, NULL };
+				       tok, "--kdf", k->o->kdf, "--log", log, "--sdc-dir", sdc,
+				       /* VECS_DOMAIN_TYPE=qemu: TCG domains (the tiny guest hangs
+					* under this sandbox's nested KVM; agent/README.md) */
+				       "--domain-type", getenv("VECS_DOMAIN_TYPE") ?: "auto", NULL };
 		/* where the ScaleIO gateway links this host's mapped volumes (up_scaleio) */
 		snprintf(sdc, sizeof(sdc), "%s/hosts/h%d/sdc", k->dir, i);
 		snprintf(hostdir, sizeof(hostdir), "%s/hosts/h%d", k->dir, i);
@@ -623,6 +616,14 @@ static int register_resources(struct keeper *k, struct vecs_err *err)
 			 i ? "smp2" : "smp");
 		r = must_call(api, "createStoragePool", cp, NULL, NULL, 0, err);
 	}
+	if (r == 0 && k->small_pool[0]) {
+		/* its own tag: matrix cells (vecs-smp) never land on it, only the full-disk
+		 * faults, which ask for vecs-smp-full */
+		const char *cp[] = { "name", "smp-small", "url", url, "zoneid", zone,
+				     "tags", "vecs-smp-full", NULL };
+		snprintf(url, sizeof(url), "SharedMountPoint://localhost%s", k->small_pool);
+		r = must_call(api, "createStoragePool", cp, NULL, NULL, 0, err);
+	}
 	if (r == 0 && k->have_nfs) {
 		const char *cp[] = { "name", "nfs", "url", "nfs://10.251.1.1/export", "zoneid", zone,
 				     "tags", "vecs-nfs", NULL };
@@ -655,8 +656,9 @@ static int register_resources(struct keeper *k, struct vecs_err *err)
 	}
 	vecs_api_free(api);
 	if (r == 0)
-		progress(k->o, "registered: %d local pools, 2 smp pools%s, a ScaleIO pool, a template",
-			 2 * k->o->hosts, k->have_nfs ? ", an NFS pool" : "");
+		progress(k->o, "registered: %d local pools, 2 smp pools%s%s, a ScaleIO pool, a template",
+			 2 * k->o->hosts, k->small_pool[0] ? ", the small smp pool smp-small" : "",
+			 k->have_nfs ? ", an NFS pool" : "");
 	return r;
 }
 
@@ -742,6 +744,11 @@ static int write_stack_json(struct keeper *k, struct vecs_err *err)
 	snprintf(p, sizeof(p), "%s/pools/smp2", k->dir);
 	json_array_append_new(pools, json_pack("{s:s, s:s, s:{s:s}}", "name", "smp2", "type", "smp",
 					       "probe", "path", p));
+	{
+		json_t *small = stack_small_pool_json(k); /* NULL without the small pool */
+		if (small)
+			json_array_append_new(pools, small);
+	}
 	if (k->have_nfs) {
 		snprintf(p, sizeof(p), "%s/hosts/nfs/export", k->dir);
 		json_array_append_new(pools, json_pack("{s:s, s:s, s:{s:s, s:s}}", "name", "nfs", "type",
@@ -752,6 +759,7 @@ static int write_stack_json(struct keeper *k, struct vecs_err *err)
 					       "scaleio", "probe", "gateway_url", k->scaleio_url,
 					       "system_id", k->system_id));
 	json_object_set_new(root, "pools", pools);
+	json_object_set_new(root, "faults", stack_faults_json(k));
 
 	snprintf(path, sizeof(path), "%s/%s", k->dir, STACK_JSON);
 	r = vecs_ledger_add_path(k->ledger, VECS_OBJ_FILE, path, NULL, err);
@@ -865,6 +873,11 @@ static int keeper_up(struct keeper *k, struct vecs_err *err)
 		r = make_dir(k, "pools/smp", 0755, NULL, 0, err);
 	if (r == 0)
 		r = make_dir(k, "pools/smp2", 0755, NULL, 0, err);
+	/* before the hosts: their mount namespaces are copies of this one */
+	if (r == 0) {
+		progress(k->o, "pool smp-small: 64 MiB ext4 on a loop device (a real full disk)");
+		r = stack_small_pool_up(k, err);
+	}
 	for (int i = 1; r == 0 && i <= k->o->hosts; i++) {
 		char rel[32];
 		snprintf(rel, sizeof(rel), "pools/local-h%d", i);
@@ -877,6 +890,8 @@ static int keeper_up(struct keeper *k, struct vecs_err *err)
 		r = make_dir(k, "secondary", 0755, NULL, 0, err);
 	if (r == 0)
 		r = up_hosts(k, err);
+	if (r == 0)
+		r = stack_faults_setup(k, err);
 	if (r == 0 && !strcmp(k->o->db, "mariadb"))
 		r = up_mariadb(k, err);
 	if (r == 0)
@@ -891,6 +906,8 @@ static int keeper_up(struct keeper *k, struct vecs_err *err)
 		r = wait_api(k, err);
 	if (r == 0)
 		r = register_resources(k, err);
+	if (r == 0)
+		r = stack_ctl_open(k, err);
 	if (r == 0)
 		r = write_stack_json(k, err);
 	return r;
@@ -925,8 +942,10 @@ static void keeper_main(struct keeper *k, int ready_fd)
 			fprintf(k->log, "stack: owner %d is gone; stopping\n", (int)k->o->owner);
 			break;
 		}
-		sleep(1);
+		/* requests on D/control.sock, or a second's pause */
+		stack_ctl_serve(k, 1000);
 	}
+	stack_ctl_close(k);
 	fprintf(k->log, "stack: stopping\n");
 	vecs_ledger_close(k->ledger);
 	r = teardown(k->dir, k->bin, k->log, &err);

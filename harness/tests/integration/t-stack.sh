@@ -57,6 +57,64 @@ test_up_status_down() {
 	assert_nothing_left "$run"
 }
 
+# The small-filesystem pool: its own 64 MiB ext4 on a loop device, the same filesystem in
+# the root namespace and in every host's, registered with its own tag, and really full
+# when filled (ENOSPC from the kernel); down removes the mount, the loop device and the
+# backing file.
+test_small_pool_real_full_disk() {
+	"$VECS" stack up --dir "$T/stack" 2>up.log || fail "up: $(cat up.log)"
+	local s="$T/stack" j="$T/stack/stack.json" p="$T/stack/pools/smp-small" run dev size h lp
+	run=$(jq -r .run_id "$j")
+	jq_true "$j" "[.pools[] | select(.name == \"smp-small\")] | length == 1"
+	jq_true "$j" ".pools[] | select(.name == \"smp-small\") | .type == \"smp\" and .full_disk == true and .probe.path == \"$p\""
+	# the matrix's smp pools are plain directories without the flag
+	jq_true "$j" '[.pools[] | select(.type == "smp" and (.full_disk | not)) | .name] == ["smp", "smp2"]'
+	size=$(jq -r '.pools[] | select(.name == "smp-small") | .size_bytes' "$j")
+	# a separate filesystem: ext4 from a loop device on the 64 MiB file, of the size recorded
+	awk -v m="$p" '$5 == m' /proc/self/mountinfo >mi.txt
+	[ "$(wc -l <mi.txt)" = 1 ] || fail "not one mount at $p: $(cat mi.txt)"
+	dev=$(awk '{ for (i = 7; i <= NF; i++) if ($i == "-") { print $(i + 2); exit } }' mi.txt)
+	grep -q ' - ext4 /dev/loop' mi.txt || fail "not ext4 on a loop device: $(cat mi.txt)"
+	[ "$(losetup -n -O BACK-FILE "$dev")" = "$s/smp-small.img" ] || fail "$dev: $(losetup "$dev")"
+	[ "$(stat -c %s "$s/smp-small.img")" = 67108864 ] || fail "image is not 64 MiB"
+	[ "$(stat -f -c %i "$p")" != "$(stat -f -c %i "$s/pools/smp")" ] || fail "smp-small is not its own filesystem"
+	[ "$(($(stat -f -c '%b * %S' "$p")))" = "$size" ] || fail "stat -f: $(stat -f "$p"), size_bytes $size"
+	[ "$size" -gt $((48 << 20)) ] && [ "$size" -le $((64 << 20)) ] || fail "size_bytes $size"
+	# the objects are in the ledger
+	for o in "dir	$p" "file	$s/smp-small.img" "loop	$dev	$s/smp-small.img" "mount	$p"; do
+		grep -qF "$o	" "$s/stack.ledger" || fail "not in stack.ledger: $o"
+	done
+	# registered with its own tag, the matrix's tag elsewhere
+	api listStoragePools >sp.json
+	jq_true sp.json "[.storagepool[] | select(.name == \"smp-small\")] | length == 1 and .[0].tags == \"vecs-smp-full\" and .[0].type == \"SharedMountPoint\" and .[0].path == \"$p\""
+	jq_true sp.json '[.storagepool[] | select(.tags == "vecs-smp") | .name] | sort == ["smp", "smp2"]'
+	# each host's mount namespace (libvirtd's, hence QEMU's) has the same filesystem
+	for h in h1 h2; do
+		lp=$(jq -r .libvirtd_pid "$s/hosts/$h/host.json")
+		[ "$(readlink /proc/"$lp"/ns/mnt)" != "$(readlink /proc/self/ns/mnt)" ] || fail "$h shares our mount ns"
+		[ "$(nsenter -t "$lp" -m stat -f -c %i "$p")" = "$(stat -f -c %i "$p")" ] || fail "$h sees another fs"
+		nsenter -t "$lp" -m sh -c "echo written-in-$h >$p/from-$h"
+		[ "$(cat "$p/from-$h")" = "written-in-$h" ] || fail "a write in $h's namespace is not seen"
+	done
+	echo written-in-root >"$p/from-root"
+	[ "$(nsenter -t "$lp" -m cat "$p/from-root")" = written-in-root ] || fail "a root write is not seen in h2"
+	rm -f "$p"/from-*
+	# filling it: the kernel says ENOSPC to a real write; the big pools have room
+	! dd if=/dev/zero of="$p/fill" bs=1M 2>dd.txt || fail "dd filled no disk"
+	grep -q 'No space left on device' dd.txt || fail "dd: $(cat dd.txt)"
+	# (ext4 keeps a little back for metadata: less than 1 MiB is left)
+	[ "$(($(stat -f -c '%a * %S' "$p")))" -lt $((1 << 20)) ] || fail "still $(stat -f -c %a "$p") blocks free"
+	[ "$(stat -c %s "$p/fill")" -gt $((40 << 20)) ] || fail "only $(stat -c %s "$p/fill") bytes fitted"
+	! head -c 1M /dev/zero >"$p/more" 2>w.txt || fail "a 1 MiB write to the full pool succeeded"
+	grep -q 'No space left' w.txt || fail "$(cat w.txt)"
+	echo room >"$s/pools/smp/room" && rm "$s/pools/smp/room"
+	"$VECS" stack down --dir "$s" 2>down.log || fail "down: $(cat down.log)"
+	! awk -v m="$p" '$5 == m' /proc/self/mountinfo | grep -q . || fail "$p is still mounted"
+	[ "$(losetup -n -O BACK-FILE "$dev" 2>/dev/null)" != "$s/smp-small.img" ] || fail "$dev still attached"
+	[ ! -e "$s/smp-small.img" ] || fail "the image file is left"
+	assert_nothing_left "$run"
+}
+
 test_killed_keeper_is_cleaned_up() {
 	"$VECS" stack up --dir "$T/stack" 2>up.log || fail "up: $(cat up.log)"
 	local run keeper

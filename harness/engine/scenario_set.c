@@ -1,5 +1,6 @@
-/* The scenarios directory as a whole: every matrix scenario and every profile, checked
- * against each other; and the seed's support matrix they are checked against. */
+/* The scenarios directory as a whole: every matrix (and guest/) scenario and every
+ * profile, checked against each other; and the seed's support matrix they are checked
+ * against. */
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
@@ -119,6 +120,45 @@ static void free_names(char **names, size_t n)
 	free(names);
 }
 
+/* Append the scenarios of SUB (names: its *.yaml files) to set. */
+static int load_scenarios(struct vecs_scenario_set *set, const char *dir, const char *sub,
+			  char **names, size_t n, struct vecs_err *err)
+{
+	char path[2 * PATH_MAX + 2];
+	struct vecs_scenario *grown = realloc(set->scenarios, (set->n + n + 1) * sizeof(*grown));
+	int r;
+
+	if (!grown)
+		return vecs_err_set(err, -ENOMEM, "out of memory");
+	set->scenarios = grown;
+	memset(set->scenarios + set->n, 0, (n + 1) * sizeof(*grown));
+	for (size_t i = 0; i < n; i++) {
+		struct vecs_scenario *sc = &set->scenarios[set->n];
+		snprintf(path, sizeof(path), "%s/%s", sub, names[i]);
+		if ((r = vecs_scenario_load_file(path, sc, err)))
+			return r;
+		set->n++;
+		if (strlen(sc->id) != strlen(names[i]) - 5 ||
+		    strncmp(names[i], sc->id, strlen(sc->id)))
+			return vecs_err_set(err, -EINVAL, "%s: scenario id '%s' must equal the file "
+					    "name", path, sc->id);
+		for (size_t k = 0; k < sc->n_profiles; k++)
+			if (!vecs_scenario_set_profile(set, sc->profiles[k]))
+				return vecs_err_set(err, -EINVAL, "%s: profile '%s' does not exist in "
+						    "%s/profiles", path, sc->profiles[k], dir);
+		for (size_t k = 0; k + 1 < set->n; k++) {
+			const struct vecs_scenario *o = &set->scenarios[k];
+			if (!strcmp(sc->id, o->id))
+				return vecs_err_set(err, -EINVAL, "%s: scenario id '%s' is already "
+						    "used by %s", path, sc->id, o->path);
+			if (sc->matrix_row && o->matrix_row && !strcmp(sc->matrix_row, o->matrix_row))
+				return vecs_err_set(err, -EINVAL, "%s: matrix row '%s' is already "
+						    "covered by %s", path, sc->matrix_row, o->path);
+		}
+	}
+	return 0;
+}
+
 int vecs_scenario_set_load(const char *dir, struct vecs_scenario_set *set, struct vecs_err *err)
 {
 	char path[2 * PATH_MAX + 2], sub[PATH_MAX];
@@ -165,43 +205,18 @@ int vecs_scenario_set_load(const char *dir, struct vecs_scenario_set *set, struc
 		goto fail;
 	}
 
-	/* scenarios */
-	snprintf(sub, sizeof(sub), "%s/matrix", dir);
-	if ((r = list_yaml(sub, &names, &n, err)))
-		goto fail;
-	set->scenarios = calloc(n ? n : 1, sizeof(*set->scenarios));
-	if (!set->scenarios) {
-		r = vecs_err_set(err, -ENOMEM, "out of memory");
-		goto fail;
-	}
-	for (size_t i = 0; i < n; i++) {
-		struct vecs_scenario *sc = &set->scenarios[i];
-		snprintf(path, sizeof(path), "%s/%s", sub, names[i]);
-		if ((r = vecs_scenario_load_file(path, sc, err)))
+	/* scenarios: matrix/ (one per support-matrix row), guest/ (optional: scenarios
+	 * beyond the matrix, e.g. guest transparency) */
+	for (int sd = 0; sd < 2; sd++) {
+		snprintf(sub, sizeof(sub), "%s/%s", dir, sd ? "guest" : "matrix");
+		if (sd && access(sub, F_OK) < 0)
+			break;
+		if ((r = list_yaml(sub, &names, &n, err)) ||
+		    (r = load_scenarios(set, dir, sub, names, n, err)))
 			goto fail;
-		set->n++;
-		if (strlen(sc->id) != strlen(names[i]) - 5 ||
-		    strncmp(names[i], sc->id, strlen(sc->id))) {
-			r = vecs_err_set(err, -EINVAL, "%s: scenario id '%s' must equal the file "
-					 "name", path, sc->id);
-			goto fail;
-		}
-		for (size_t k = 0; k < sc->n_profiles; k++)
-			if (!vecs_scenario_set_profile(set, sc->profiles[k])) {
-				r = vecs_err_set(err, -EINVAL, "%s: profile '%s' does not exist in "
-						 "%s/profiles", path, sc->profiles[k], dir);
-				goto fail;
-			}
-		for (size_t k = 0; k < i; k++)
-			if (sc->matrix_row && set->scenarios[k].matrix_row &&
-			    !strcmp(sc->matrix_row, set->scenarios[k].matrix_row)) {
-				r = vecs_err_set(err, -EINVAL, "%s: matrix row '%s' is already "
-						 "covered by %s", path, sc->matrix_row,
-						 set->scenarios[k].path);
-				goto fail;
-			}
+		free_names(names, n);
+		names = NULL;
 	}
-	free_names(names, n);
 	if (set->n)
 		qsort(set->scenarios, set->n, sizeof(*set->scenarios), cmp_scenario);
 	return 0;

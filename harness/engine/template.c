@@ -12,7 +12,8 @@ const char *const vecs_cell_keys[] = { "id", "slug", "operation", "storage", "pr
 				       "seed", NULL };
 const char *const vecs_env_keys[] = { "zoneid", "templateid", "hypervisor", "storagetype",
 				      "storagetag", "poolid", "otherpoolid", "hostid",
-				      "otherhostid", "ostypeid", NULL };
+				      "otherhostid", "ostypeid", "guestkernel", "guestinitrd",
+				      "guestimage", NULL };
 
 static bool ref_char(char c)
 {
@@ -153,7 +154,7 @@ int vecs_ref_resolve_symbolic(const struct vecs_scenario *sc, size_t step,
 			return vecs_err_set(err, -ENOENT, "undefined reference '${%s}': env has "
 					    "zoneid, templateid, hypervisor, storagetype, "
 					    "storagetag, poolid, otherpoolid, hostid, otherhostid, "
-					    "ostypeid", ref);
+					    "ostypeid, guestkernel, guestinitrd, guestimage", ref);
 		fprintf(out, "${%s}", ref);
 		return 0;
 	}

@@ -45,12 +45,14 @@ static void test_full_matrix(void)
 	struct vecs_expand_opts o = { 0 };
 	struct vecs_cell_list l;
 
-	CU_ASSERT_EQUAL(expand(&o, &l), 76);
-	CU_ASSERT_EQUAL(l.n_expanded, 76);
+	/* 19 matrix scenarios and guest/guest-transparency, on 4 storage types */
+	CU_ASSERT_EQUAL(expand(&o, &l), 80);
+	CU_ASSERT_EQUAL(l.n_expanded, 80);
 	CU_ASSERT_STRING_EQUAL(l.cells[0].id, "start-stop-instance/nfs/cloudstack-4.18");
 	CU_ASSERT_STRING_EQUAL(l.cells[0].slug, "start-stop-instance-nfs-cloudstack-4-18");
 	CU_ASSERT_STRING_EQUAL(l.cells[1].id, "start-stop-instance/local/cloudstack-4.18");
 	CU_ASSERT_STRING_EQUAL(l.cells[75].id, "volume-from-snapshot/scaleio/cloudstack-4.18");
+	CU_ASSERT_STRING_EQUAL(l.cells[79].id, "guest-transparency/scaleio/cloudstack-4.18");
 	/* ids are unique */
 	for (size_t i = 0; i < l.n; i++)
 		for (size_t k = i + 1; k < l.n; k++)
@@ -60,7 +62,7 @@ static void test_full_matrix(void)
 	const char *both[] = { "cloudstack-4.18", "cloudstack-4.18-production" };
 	o.profiles = both;
 	o.n_profiles = 2;
-	CU_ASSERT_EQUAL(expand(&o, &l), 152);
+	CU_ASSERT_EQUAL(expand(&o, &l), 160);
 	CU_ASSERT_STRING_EQUAL(l.cells[1].id, "start-stop-instance/nfs/cloudstack-4.18-production");
 	CU_ASSERT_STRING_EQUAL(l.cells[1].profile->kdf, "production");
 	vecs_cell_list_free(&l);
@@ -82,7 +84,7 @@ static void test_filters(void)
 
 	CU_ASSERT_EQUAL(vecs_parse_storage_list("nfs,scaleio", o.storage, &err), 0);
 	o.storage_set = true;
-	CU_ASSERT_EQUAL(expand(&o, &l), 38);
+	CU_ASSERT_EQUAL(expand(&o, &l), 40);
 	for (size_t i = 0; i < l.n; i++)
 		CU_ASSERT(!strcmp(l.cells[i].storage, "nfs") || !strcmp(l.cells[i].storage, "scaleio"));
 	vecs_cell_list_free(&l);
@@ -95,14 +97,14 @@ static void test_filters(void)
 
 	o.storage_set = false;
 	o.only = "*/smp/*,migrate-*";
-	CU_ASSERT_EQUAL(expand(&o, &l), 19 + 8 - 2);
+	CU_ASSERT_EQUAL(expand(&o, &l), 20 + 8 - 2);
 	vecs_cell_list_free(&l);
 	o.only = "*snapshot*/local/*";
 	CU_ASSERT_EQUAL(expand(&o, &l), 8);
 	vecs_cell_list_free(&l);
 	o.only = "nothing-like-this";
 	CU_ASSERT_EQUAL(expand(&o, &l), 0);
-	CU_ASSERT_EQUAL(l.n_expanded, 76);
+	CU_ASSERT_EQUAL(l.n_expanded, 80);
 	vecs_cell_list_free(&l);
 
 	CU_ASSERT_NOT_EQUAL(vecs_parse_storage_list("nfs,ceph", o.storage, &err), 0);
@@ -307,7 +309,7 @@ static void test_errortext(void)
 }
 
 static CU_TestInfo tests[] = {
-	{ "19 x 4 = 76 cells per profile", test_full_matrix },
+	{ "20 scenarios x 4 = 80 cells per profile", test_full_matrix },
 	{ "--storage and --only", test_filters },
 	{ "--shard partitions the cells", test_shards },
 	{ "per-cell seeds", test_seeds },

@@ -237,7 +237,42 @@ static void test_profile(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "not the base64 length of 48 bytes"));
 }
 
-/* The shipped tree: 19 matrix scenarios, one per seed row, with the seed's answer. */
+/* guest_report: the guest's own write_canary (its label is verify_canary's), needs vm. */
+static void test_guest_report(void)
+{
+	static const char *const w = "    checkpoint: write_canary\n    label: a\n";
+	static const char *const g = "    checkpoint: guest_report\n    label: a\n    vm: ${data.id}\n";
+	const char *at = strstr(good, w);
+	struct vecs_scenario sc;
+	struct vecs_err err = { 0 };
+	char yaml[4096];
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(at);
+	snprintf(yaml, sizeof(yaml), "%.*s%s%s", (int)(at - good), good, g, at + strlen(w));
+	CU_ASSERT_EQUAL_FATAL(vecs_scenario_load_string("t.yaml", yaml, &sc, &err), 0);
+	CU_ASSERT_EQUAL(sc.steps[1].checkpoint, VECS_CP_GUEST_REPORT);
+	CU_ASSERT_STRING_EQUAL(vecs_checkpoint_name(sc.steps[1].checkpoint), "guest_report");
+	CU_ASSERT_EQUAL(sc.steps[1].size, 64 * 1024);
+	CU_ASSERT_STRING_EQUAL(sc.steps[1].vm, "${data.id}");
+	/* the verify_canary takes offset and size from the guest_report */
+	CU_ASSERT_EQUAL(sc.steps[3].size, 64 * 1024);
+	vecs_scenario_free(&sc);
+
+	/* without vm there is no serial log to read */
+	snprintf(yaml, sizeof(yaml), "%.*s%s%s", (int)(at - good), good,
+		 "    checkpoint: guest_report\n    label: a\n", at + strlen(w));
+	CU_ASSERT_NOT_EQUAL(vecs_scenario_load_string("t.yaml", yaml, &sc, &err), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "a guest_report needs 'vm'"));
+	/* one label space with write_canary */
+	snprintf(yaml, sizeof(yaml), "%.*s%s%s%s", (int)(at - good), good, g,
+		 "    volume: ${data.id}\n  - id: w2\n" "    checkpoint: write_canary\n    label: a\n",
+		 at + strlen(w));
+	CU_ASSERT_NOT_EQUAL(vecs_scenario_load_string("t.yaml", yaml, &sc, &err), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "already used by an earlier write_canary or guest_report"));
+}
+
+/* The shipped tree: 19 matrix scenarios, one per seed row, with the seed's answer, then
+ * guest/guest-transparency (no matrix row) on every storage type. */
 static void test_tree(void)
 {
 	static const char *const refused[] = { "instance-snapshot", "volume-snapshot-running",
@@ -252,12 +287,18 @@ static void test_tree(void)
 	if (r)
 		fprintf(stderr, "\n  %s\n", err.msg);
 	CU_ASSERT_EQUAL_FATAL(r, 0);
-	CU_ASSERT_EQUAL_FATAL(set.n, 19);
+	CU_ASSERT_EQUAL_FATAL(set.n, 20);
 	CU_ASSERT_EQUAL(set.n_profiles, 2);
 	CU_ASSERT_STRING_EQUAL(vecs_scenario_set_default_profile(&set)->id, "cloudstack-4.18");
 	CU_ASSERT_STRING_EQUAL(vecs_scenario_set_profile(&set, "cloudstack-4.18-production")->kdf,
 			       "production");
-	for (size_t i = 0; i < set.n; i++) {
+	const struct vecs_scenario *g = &set.scenarios[19];
+	CU_ASSERT_STRING_EQUAL(g->id, "guest-transparency");
+	CU_ASSERT_PTR_NULL(g->matrix_row);
+	CU_ASSERT_EQUAL(g->expected, VECS_EXPECT_SUPPORTED);
+	for (int k = 0; k < VECS_STORAGE_COUNT; k++)
+		CU_ASSERT(g->storage[k]);
+	for (size_t i = 0; i < 19; i++) {
 		const struct vecs_scenario *sc = &set.scenarios[i];
 		bool is_refused = false;
 		/* in the seed's order, each with its row */
@@ -315,6 +356,7 @@ static CU_TestInfo tests[] = {
 	{ "errors name line:column", test_errors },
 	{ "refused scenario rules", test_refused_rules },
 	{ "profiles", test_profile },
+	{ "guest_report checkpoint", test_guest_report },
 	{ "shipped scenarios tree", test_tree },
 	{ "matrix table = seed", test_matrix_matches_seed },
 	CU_TEST_INFO_NULL,

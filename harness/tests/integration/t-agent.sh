@@ -51,10 +51,10 @@ stop() {
 
 # call HOST COMMAND JQ: run COMMAND on HOST's agent with the args the jq program JQ
 # builds; $p in it is the passphrase, read from its file by jq (never in argv). The
-# answer's result is in $T/out.json.
+# answer's result is in $T/out.json. CALL_TIMEOUT=SECONDS: give up waiting after that.
 call() {
 	(umask 077; jq -n --rawfile p "$S/pp" "$3" >"$S/args.json")
-	"$DRIVE" call --ctl "$CTL" --host "$1" --name "$2" --args "$S/args.json" \
+	"$DRIVE" call --ctl "$CTL" --host "$1" --name "$2" --args "$S/args.json" ${CALL_TIMEOUT:+--timeout "$CALL_TIMEOUT"} \
 		>"$T/out.json" 2>"$T/err.txt" || { rm -f "$S/args.json"; return 1; }
 	rm -f "$S/args.json"
 }
@@ -237,6 +237,36 @@ test_agent_commands_on_every_pool() {
 	cmp -n $((4 << 20)) "$T/back.raw" "$T/secondary/tpl.raw" || fail "revert did not bring the data back"
 	echo "volume commands done after $(($(date +%s) - t0)) s"
 
+	# --- a create whose caller gave up (timed out) goes on: a delete_volume sent right
+	# after waits for it and removes its file; a retry with replace:true replaces what
+	# such a create left, where a plain retry fails with "already exists" -------------------
+	head -c 300M /dev/urandom >"$T/secondary/big.raw"
+	local slow_vol slow
+	slow_vol=$(encvol v-slow "$(local_pool h1)" v-slow.qcow2)
+	slow="volume: $slow_vol, template:{path:\"$T/secondary/big.raw\", format:\"raw\"}"
+	# 50 ms: copying and encrypting 300 MiB takes far longer, also on a fast machine
+	! CALL_TIMEOUT=0.05 call h1 create_volume "{$slow}" || fail "the slow create answered within 50 ms"
+	grep -q 'did not answer' "$T/err.txt" || fail "slow create: $(cat "$T/err.txt")"
+	must h1 delete_volume "{volume: $slow_vol}"
+	[ "$(grep -c 'create_volume v-slow on' "$T/logs/agent-h1.log")" -eq 1 ] ||
+		fail "delete_volume did not wait for the create on the same path"
+	[ ! -e "$T/local-h1/v-slow.qcow2" ] || fail "delete after a timed-out create left the file"
+	# 50 ms: copying and encrypting 300 MiB takes far longer, also on a fast machine
+	! CALL_TIMEOUT=0.05 call h1 create_volume "{$slow}" || fail "the slow create answered within 50 ms"
+	for _ in $(seq 300); do
+		[ "$(grep -c 'create_volume v-slow on' "$T/logs/agent-h1.log")" -eq 2 ] && break
+		sleep 0.1
+	done
+	[ -f "$T/local-h1/v-slow.qcow2" ] || fail "the abandoned create made no file"
+	! call h1 create_volume "{$slow}" || fail "create over a leftover file succeeded without replace"
+	grep -q 'already exists' "$T/err.txt" || fail "retry: $(cat "$T/err.txt")"
+	must h1 create_volume "{$slow, replace: true}"
+	grep -q 'create_volume v-slow: replacing what an earlier attempt left' "$T/logs/agent-h1.log" ||
+		fail "replace not logged"
+	inspect_ok "$T/local-h1/v-slow.qcow2"
+	must h1 delete_volume "{volume: $slow_vol}"
+	rm -f "$T/secondary/big.raw"
+
 	# --- VMs: one per pool type on h1; stop removes the secret -----------------------------
 	must h1 start_vm "{vm: $(vm_json vm-local "$(encvol vol-local "$(local_pool h1)" vol-local.qcow2 50331648)")}"
 	check_vm h1 vm-local "$T/local-h1/vol-local.qcow2"
@@ -249,6 +279,16 @@ test_agent_commands_on_every_pool() {
 	must h1 stop_vm '{name:"vm-stop"}'
 	! has_secret h1 "$(uuid3 "$T/local-h1/vol-copy.qcow2")" || fail "stop_vm left the secret"
 	! running_on h1 vm-stop || fail "vm-stop still runs"
+	# a domain gone behind the agent's back (QEMU died): stop_vm succeeds and still
+	# undefines the secret it defined; a second stop_vm succeeds too (idempotent)
+	must h1 start_vm "{vm: $(vm_json vm-stop "$(encvol vol-copy "$(local_pool h1)" vol-copy.qcow2)")}"
+	virsh -q -c "$(uri h1)" destroy vm-stop >/dev/null || fail "virsh destroy vm-stop"
+	has_secret h1 "$(uuid3 "$T/local-h1/vol-copy.qcow2")" || fail "the secret went with the domain"
+	must h1 stop_vm '{name:"vm-stop"}'
+	jq_true "$T/out.json" '.was_running == false and .secrets_undefined == 1'
+	! has_secret h1 "$(uuid3 "$T/local-h1/vol-copy.qcow2")" || fail "stop_vm of a gone domain left the secret"
+	must h1 stop_vm '{name:"vm-stop"}'
+	jq_true "$T/out.json" '.was_running == false and .secrets_undefined == 0'
 	echo "VMs started after $(($(date +%s) - t0)) s"
 
 	# --- live migration h1 -> h2 on each pool type -----------------------------------------

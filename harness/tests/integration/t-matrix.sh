@@ -45,6 +45,28 @@ test_wrong_expectation_fails() {
 	grep -q 'refused with 431' run.log || fail "$(grep -E '^\[' run.log)"
 }
 
+# migrateVolume onto PowerFlex (seed: "Migrate Volume to another Primary Storage: Yes";
+# CLOUDSTACK.md documents no refusal): the stack has one ScaleIO pool, so the
+# migrate-volume scenario's smp cell is pointed at it. The volume moves with its data
+# (verify_canary), a LUKS header on the gateway volume and the same passphrase
+# (luks_header_conformant, api_vs_storage, no orphan on either pool).
+test_migrate_volume_onto_powerflex() {
+	local sio
+	(umask 077; jq -r '"[cloudstack]\nendpoint = \(.api_url)\nkey = \(.api_key)\nsecret = \(.secret_key)\ntimeout = 30\nmethod = get"' \
+		"$STACK/stack.json" >cs.ini)
+	sio=$(CLOUDSTACK_CONFIG=cs.ini /usr/bin/python3 -m cs listStoragePools |
+		jq -r '.storagepool[] | select(.type == "PowerFlex") | .id' | head -1)
+	[ -n "$sio" ] || fail "the stack has no PowerFlex pool"
+	mkdir -p sc/matrix sc/profiles
+	cp "$TOP/scenarios/profiles/"*.yaml sc/profiles/
+	sed "s/\${env.otherpoolid}/$sio/g" "$TOP/scenarios/matrix/migrate-volume.yaml" \
+		>sc/matrix/migrate-volume.yaml
+	"$VECS" run --stack-dir "$STACK" --scenarios sc --storage smp --only 'migrate-volume/*' \
+		--json results.json 2>run.log || fail "$(grep -E '^\[' run.log)"
+	jq_true results.json '(.cells | length) == 1 and .cells[0].status == "pass"'
+	rm -f cs.ini
+}
+
 # A libvirt secret that no running domain uses is a leak the invariant must name.
 test_stray_libvirt_secret_is_caught() {
 	local uri

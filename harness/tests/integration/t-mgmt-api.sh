@@ -220,4 +220,34 @@ test_restart_keeps_data_and_keys() {
 	stop_mgmt
 }
 
+# A key file whose db.cloud.encrypt.secret is not the database's: exit 2 at start, with
+# a message naming the key file, before listening; neither key is ever printed.
+test_wrong_db_key_refused_at_start() {
+	local db pid rc=0 old
+	start_mgmt
+	stop_mgmt
+	rm -f "$T/url"
+	old=$(sed 's/^db.cloud.encrypt.secret=//' "$T/key.props")
+	(umask 077; printf 'db.cloud.encrypt.secret=wrong-%s\n' "$RANDOM$RANDOM" >"$T/key.props")
+	db="sqlite:$T/mgmt.db"
+	if [ -n "${VECS_IT_MGMT_DB_SOCKET:-}" ]; then
+		db="mariadb:socket=$VECS_IT_MGMT_DB_SOCKET;database=it_$(basename "$T" | tr -c 'A-Za-z0-9_\n' _)"
+	fi
+	"$MGMT" --listen 127.0.0.1:0 --db "$db" --key-file "$T/key.props" \
+		--credentials-out "$T/creds" --url-file "$T/url" --log "$T/mgmt.log" \
+		>"$T/stdout" 2>"$T/stderr" &
+	pid=$!
+	echo "$pid" >"$T/pid"
+	for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+	kill -0 "$pid" 2>/dev/null && fail "vecs-mgmt runs with a wrong database key"
+	wait "$pid" || rc=$?
+	rm -f "$T/pid"
+	[ "$rc" -eq 2 ] || fail "exit status $rc, want 2: $(cat "$T/stderr")"
+	[ ! -s "$T/url" ] || fail "it listened: $(cat "$T/url")"
+	grep -qF "$T/key.props" "$T/stderr" || fail "the message does not name the key file: $(cat "$T/stderr")"
+	grep -q 'does not decrypt the database' "$T/stderr" || fail "message: $(cat "$T/stderr")"
+	! grep -qF -e "$old" -e "$(sed 's/^db.cloud.encrypt.secret=//' "$T/key.props")" \
+		"$T/stderr" "$T/stdout" "$T/mgmt.log" || fail "key material printed"
+}
+
 run_tests

@@ -1,4 +1,4 @@
-/* `vecs list`: the scenarios (and, later, the fault catalog) a run can choose from. */
+/* `vecs list`: the scenarios and the fault catalog a run can choose from. */
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
@@ -18,7 +18,8 @@ static void usage(FILE *f)
 		"and profiles each expands over, and what it needs (hosts, pools, a guest). Loading\n"
 		"checks every file strictly; an error names FILE:LINE:COLUMN.\n"
 		"\n"
-		"  --faults         list the fault catalog instead (not implemented yet: exit 2)\n"
+		"  --faults         list the fault catalog instead (harness/faults/catalog.c):\n"
+		"                   id, layer, where it applies, what the faulted step must do\n"
 		"  --json           machine-readable output\n"
 		"  --scenarios DIR  the scenarios tree (default: $VECS_SCENARIOS, else the tree\n"
 		"                   next to this executable, else ./scenarios)\n"
@@ -174,17 +175,16 @@ int cmd_list(int argc, char **argv)
 		fprintf(stderr, "vecs list: unexpected argument '%s'\n", argv[optind]);
 		return VECS_EXIT_USAGE;
 	}
-	if (faults) {
-		fprintf(stderr, "vecs list: the fault catalog is not implemented yet (issue "
-			"\"Fault injection\": scenarios/faults/ is empty); `vecs list` without "
-			"--faults lists the support-matrix scenarios\n");
-		return VECS_EXIT_USAGE;
-	}
 	if (!dir)
 		dir = vecs_scenarios_dir_default(dirbuf, sizeof(dirbuf));
 	if (vecs_scenario_set_load(dir, &set, &err)) {
 		fprintf(stderr, "vecs list: %s\n", err.msg);
 		return VECS_EXIT_USAGE;
+	}
+	if (faults) {
+		int rc = list_faults(dir, &set, json);
+		vecs_scenario_set_free(&set);
+		return rc;
 	}
 	if (json)
 		print_json(dir, &set);

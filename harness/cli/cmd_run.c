@@ -1,9 +1,10 @@
 /* `vecs run`: expand the scenarios into cells and run them against a target.
  *
- * No target exists yet (engine/target.h is the interface a target implements), so a
- * real run refuses with exit 2 and says so; `--dry-run` is real: it loads, checks and
- * expands everything and prints each cell's steps with references resolved as far as
- * they can be without a target. */
+ * Cells run on the worker pool (engine/pool.h): --jobs N workers, each with a target of
+ * its own (the reference target: a `vecs stack` per worker), progress through
+ * engine/progress.h, reports in cell order. `--dry-run` loads, checks and expands
+ * everything and prints each cell's steps with references resolved as far as they can
+ * be without a target. */
 #include <errno.h>
 #include <getopt.h>
 #include <glob.h>
@@ -18,10 +19,14 @@
 
 #include "cli/commands.h"
 #include "engine/expand.h"
+#include "engine/pool.h"
+#include "faults/fault_run.h"
+#include "engine/progress.h"
 #include "engine/runner.h"
 #include "engine/scenario.h"
 #include "engine/template.h"
 #include "report/report.h"
+#include "targets/cloudstack.h"
 #include "targets/reference.h"
 #include "targets/stack.h"
 #include "util/ledger.h"
@@ -42,9 +47,6 @@ static void usage(FILE *f)
 		"pass, fail or skip per cell. The full matrix is 19 operations x 4 storage types =\n"
 		"76 cells per profile.\n"
 		"\n"
-		"NOT AVAILABLE YET: no target is implemented, so a run without --dry-run exits 2.\n"
-		"Options marked (inactive) are checked and accepted but do nothing until then.\n"
-		"\n"
 		"selection (active; --dry-run shows the result):\n"
 		"  --storage LIST    comma-separated subset of nfs,local,smp,scaleio (default all)\n"
 		"  --only PATTERN    comma-separated globs on the cell id; '*' also matches '/'\n"
@@ -62,23 +64,38 @@ static void usage(FILE *f)
 		"                    this executable, else ./scenarios)\n"
 		"  --dry-run         print the cells and their steps; touch nothing\n"
 		"\n"
-		"execution (inactive until a target lands):\n"
+		"execution:\n"
 		"  --target T        reference (default: starts `vecs stack up` per sandbox) or\n"
 		"                    cloudstack (a deployment named by --target-config)\n"
-		"  --target-config F endpoint, keys, storage probes and database access (cloudstack)\n"
-		"  --jobs N          cells in parallel, each in its own sandbox (default 1)\n"
+		"  --target-config F endpoint, keys, storage probes and database access (cloudstack;\n"
+		"                    JSON, format in harness/targets/README.md; `vecs stack config`\n"
+		"                    writes one for a running reference stack)\n"
+		"  --stack-dir D     reference: run on the stack already up in D (`vecs stack up`)\n"
+		"  --jobs N          N workers in parallel, each with a stack of its own, taking\n"
+		"                    cells from one queue (default 1; reference target without\n"
+		"                    --stack-dir only); results and reports in cell order\n"
 		"  --timeout S       per-cell timeout in seconds (default 900)\n"
 		"  --strict          skips count as failures (certification mode)\n"
-		"  --faults          also run the fault scenarios (catalog not implemented: exit 2)\n"
+		"  --faults          run the fault catalog instead of the matrix (`vecs list --faults`):\n"
+		"                    each fault on each storage type it applies to (cell id\n"
+		"                    <fault>[@N]/<storage>/<profile>), armed around one step of a\n"
+		"                    scenario of scenarios/faults/, then recovery, a retry, and the\n"
+		"                    invariants; reference target only. --report DIR keeps each\n"
+		"                    cell's evidence (what fired, what recovered, how to reproduce)\n"
 		"\n"
-		"reports (inactive until a target lands; formats in harness/report/):\n"
+		"progress: on a terminal one status line (done/total, running cells, passed,\n"
+		"failed, skipped, elapsed, estimated time left); otherwise one line per cell and a\n"
+		"summary line at most every 30 s.\n"
+		"\n"
+		"reports (formats in harness/report/; the JSON bundle's cell timings split the\n"
+		"cell's time into api_ms, probe_ms and harness_ms):\n"
 		"  --junit F         JUnit XML, classname vecs.<storage>.<profile>\n"
 		"  --tap             TAP 13 on stdout, YAML diagnostics per cell\n"
 		"  --json F          results bundle: versions, kernel, profile, kdf, cells\n"
 		"  --report DIR      HTML support matrix (DIR/index.html) with a page per cell\n"
 		"\n"
 		"Exit status: 0 every cell passed (dry run: expanded); 1 some cell failed; 2 usage\n"
-		"or environment error (today: any run without --dry-run).\n");
+		"or environment error (no worker could set up its target).\n");
 }
 
 struct run_opts {
@@ -243,8 +260,163 @@ static int write_reports(const struct run_opts *ro, const struct vecs_run_result
 	return bad ? -EIO : 0;
 }
 
-/* Work directories of earlier runs that were killed: their stack stopped itself when
- * its owner died (stack.h), the directory is what is left. A directory whose stack
+/* ---- the cells on the worker pool (engine/pool.h) ------------------------------------ */
+
+struct run_ctx {
+	const struct run_opts *ro;
+	const struct vecs_cell_list *cells;
+	const struct vecs_fault_cells *faults; /* --faults: the fault cells (cells is a view) */
+	const char *seed;
+	struct vecs_runner_opts o;
+	char bin[PATH_MAX], work[64];
+};
+
+struct worker_target {
+	struct vecs_reference *t; /* both targets share this code (targets/cloudstack.h) */
+	struct vecs_fault_runner *fr; /* --faults */
+};
+
+/* Worker w's sandbox: with --jobs 1 <work>/stack (or --stack-dir), else
+ * <work>/stack-<w+1>, each its own `vecs stack up` (own run id, so own netns names,
+ * libvirt sockets, API and gateway ports; NFS lives in the run's own stack netns). */
+static int worker_setup(void *ctx, unsigned w, void **state, struct vecs_err *err)
+{
+	struct run_ctx *rc = ctx;
+	const struct run_opts *ro = rc->ro;
+	struct worker_target *wt = calloc(1, sizeof(*wt));
+	char stack[PATH_MAX], wdir[PATH_MAX];
+
+	if (!wt)
+		return vecs_err_set(err, -ENOMEM, "out of memory");
+	*state = wt;
+	snprintf(wdir, sizeof(wdir), "%s/w%u", rc->work, w + 1);
+	if (mkdir(wdir, 0700) < 0)
+		return vecs_err_set(err, -errno, "cannot make %s: %s", wdir, strerror(errno));
+	if (!strcmp(ro->target, "cloudstack"))
+		return vecs_cloudstack_open(&wt->t, ro->target_config, rc->bin, wdir, err);
+	if (ro->stack_dir)
+		snprintf(stack, sizeof(stack), "%s", ro->stack_dir);
+	else if (ro->jobs == 1)
+		snprintf(stack, sizeof(stack), "%s/stack", rc->work);
+	else
+		snprintf(stack, sizeof(stack), "%s/stack-%u", rc->work, w + 1);
+	/* one worker prints its stack's progress; N would interleave */
+	if (vecs_reference_open(&wt->t, stack, !ro->stack_dir, rc->bin, wdir,
+				ro->jobs == 1 ? stderr : NULL, err) < 0)
+		return err->code;
+	if (rc->faults)
+		return vecs_fault_runner_new(&wt->fr, wt->t, rc->seed, wdir, NULL, err);
+	return 0;
+}
+
+static void worker_run(void *ctx, void *state, size_t i, struct vecs_cell_result *res)
+{
+	struct run_ctx *rc = ctx;
+	struct worker_target *wt = state;
+
+	if (rc->faults)
+		vecs_fault_run_cell(wt->fr, rc->faults, i, &rc->o, res);
+	else
+		vecs_run_cell(&rc->cells->cells[i], &vecs_reference_ops, wt->t, &rc->o, res);
+}
+
+static void worker_teardown(void *ctx, unsigned w, void *state)
+{
+	struct worker_target *wt = state;
+
+	if (!wt)
+		return;
+	vecs_fault_runner_free(wt->fr);
+	vecs_reference_close(wt->t);
+	free(wt);
+}
+
+static void cell_describe(void *ctx, size_t i, struct vecs_cell_result *res)
+{
+	struct run_ctx *rc = ctx;
+
+	vecs_cell_result_init(&rc->cells->cells[i], res);
+}
+
+static const char *cell_id(void *ctx, size_t i)
+{
+	struct run_ctx *rc = ctx;
+
+	return rc->cells->cells[i].id;
+}
+
+static const struct vecs_pool_ops run_pool_ops = {
+	.setup = worker_setup,
+	.run_cell = worker_run,
+	.teardown = worker_teardown,
+	.describe = cell_describe,
+	.cell_id = cell_id,
+};
+
+static void remove_tree(const char *dir)
+{
+	/* the work dir holds canary copies and read-backs only */
+	const char *argv[] = { "rm", "-rf", "--one-file-system", dir, NULL };
+	pid_t p = fork();
+
+	if (p == 0) {
+		execvp("rm", (char *const *)argv);
+		_exit(127);
+	}
+	if (p > 0)
+		waitpid(p, NULL, 0);
+}
+
+/* Is the run that made work dir `dir` still alive (its owner file names it)? */
+static bool work_dir_owner_alive(const char *dir)
+{
+	char ownerf[PATH_MAX + 16];
+	long pid = 0;
+	unsigned long long start = 0;
+	bool alive = false;
+	FILE *f;
+
+	snprintf(ownerf, sizeof(ownerf), "%s/owner", dir);
+	if ((f = fopen(ownerf, "re"))) {
+		if (fscanf(f, "%ld %llu", &pid, &start) == 2)
+			alive = vecs_proc_alive((pid_t)pid, start);
+		fclose(f);
+	}
+	return alive;
+}
+
+/* Stop the stacks of a dead run (<dir>/stack, <dir>/stack-N: one per worker). false
+ * when one still runs for a live owner or cannot be removed. */
+static bool work_dir_stacks_down(const char *dir)
+{
+	char pattern[PATH_MAX + 16];
+	bool ok = true;
+	glob_t g;
+
+	snprintf(pattern, sizeof(pattern), "%s/stack*/stack.ledger", dir);
+	if (glob(pattern, GLOB_NOSORT, NULL, &g) != 0)
+		return true;
+	for (size_t i = 0; ok && i < g.gl_pathc; i++) {
+		struct vecs_ledger_list list = { 0 };
+		struct vecs_err err = { 0 };
+		char stackdir[PATH_MAX];
+
+		if (vecs_ledger_read(g.gl_pathv[i], &list, NULL) == 0) {
+			ok = !vecs_ledger_owner_alive(&list);
+			vecs_ledger_list_free(&list);
+		}
+		snprintf(stackdir, sizeof(stackdir), "%s", g.gl_pathv[i]);
+		*strrchr(stackdir, '/') = '\0';
+		if (ok && vecs_stack_down(stackdir, NULL, &err) < 0)
+			ok = false;
+	}
+	globfree(&g);
+	return ok;
+}
+
+/* Work directories of earlier runs that were killed: their stacks stopped themselves
+ * when their owners died (stack.h; with --jobs the owners are the run's workers, which
+ * die with the run), the directory is what is left. A directory whose run or stack
  * still runs, or that is younger than a minute (a run starting now), is left alone. */
 static void reap_dead_work_dirs(void)
 {
@@ -253,126 +425,101 @@ static void reap_dead_work_dirs(void)
 	if (glob("/tmp/vecs-run.*", GLOB_NOSORT, NULL, &g) != 0)
 		return;
 	for (size_t i = 0; i < g.gl_pathc; i++) {
-		char ledger[PATH_MAX + 32], stackdir[PATH_MAX];
-		struct vecs_ledger_list list = { 0 };
 		struct stat st;
-		struct vecs_err err = { 0 };
-		bool alive = false;
 
-		snprintf(stackdir, sizeof(stackdir), "%s/stack", g.gl_pathv[i]);
-		snprintf(ledger, sizeof(ledger), "%s/stack.ledger", stackdir);
 		if (lstat(g.gl_pathv[i], &st) < 0 || !S_ISDIR(st.st_mode) ||
 		    time(NULL) - st.st_mtime < 60)
 			continue;
-		{
-			/* the run itself: its pid and start time in <work>/owner */
-			char ownerf[PATH_MAX + 16];
-			long pid = 0;
-			unsigned long long start = 0;
-			FILE *f;
-			snprintf(ownerf, sizeof(ownerf), "%s/owner", g.gl_pathv[i]);
-			if ((f = fopen(ownerf, "re"))) {
-				if (fscanf(f, "%ld %llu", &pid, &start) == 2)
-					alive = vecs_proc_alive((pid_t)pid, start);
-				fclose(f);
-			}
-		}
-		if (!alive && vecs_ledger_read(ledger, &list, NULL) == 0) {
-			alive = vecs_ledger_owner_alive(&list);
-			vecs_ledger_list_free(&list);
-		}
-		if (alive)
-			continue; /* a run in progress */
-		if (access(ledger, F_OK) == 0 && vecs_stack_down(stackdir, NULL, &err) < 0)
-			continue; /* not removable: leave it for an operator */
-		{
-			const char *argv[] = { "rm", "-rf", "--one-file-system", g.gl_pathv[i], NULL };
-			pid_t p = fork();
-			if (p == 0) {
-				execvp("rm", (char *const *)argv);
-				_exit(127);
-			}
-			if (p > 0)
-				waitpid(p, NULL, 0);
-		}
+		if (work_dir_owner_alive(g.gl_pathv[i]) || !work_dir_stacks_down(g.gl_pathv[i]))
+			continue; /* a run in progress, or not removable: leave it for an operator */
+		remove_tree(g.gl_pathv[i]);
 		fprintf(stderr, "vecs run: removed %s, left by an earlier run that was killed\n",
 			g.gl_pathv[i]);
 	}
 	globfree(&g);
 }
 
-/* Run the cells against the reference target: a stack of our own (started and stopped
- * here) unless --stack-dir names a running one. */
-static int execute(const struct run_opts *ro, const struct vecs_cell_list *cells, const char *seed)
+static int make_work_dir(char *work)
 {
-	char bin[PATH_MAX], stack[PATH_MAX], work[] = "/tmp/vecs-run.XXXXXX", started[32],
-		finished[32], run_id[32];
-	struct vecs_runner_opts o = { .default_timeout_s = (unsigned)ro->timeout, .strict = ro->strict,
-				      .progress = stderr };
-	struct vecs_cell_result *res;
-	struct vecs_reference *t = NULL;
-	struct vecs_versions v;
-	struct vecs_err err = { 0 };
-	struct vecs_run_results rr = { 0 };
-	struct vecs_run_counts cnt;
-	ssize_t n;
-	int rc = VECS_EXIT_USAGE;
+	char ownerf[80];
+	uint64_t start = 0;
+	FILE *f;
 
-	if (strcmp(ro->target, "reference") != 0) {
-		fprintf(stderr, "vecs run: only --target reference is implemented; a cloudstack "
-			"target (--target-config) is not yet\n");
-		return VECS_EXIT_USAGE;
-	}
-	if (geteuid() != 0) {
-		fprintf(stderr, "vecs run: the reference target needs root (it runs `vecs stack`)\n");
-		return VECS_EXIT_USAGE;
-	}
-	n = readlink("/proc/self/exe", bin, sizeof(bin) - 1);
-	bin[n > 0 ? n : 0] = '\0';
-	if (strrchr(bin, '/'))
-		*strrchr(bin, '/') = '\0';
-	reap_dead_work_dirs();
 	if (!mkdtemp(work)) {
 		perror("vecs run: mkdtemp");
-		return VECS_EXIT_USAGE;
+		return -1;
 	}
-	{
-		char ownerf[64];
-		uint64_t start = 0;
-		FILE *f;
-		snprintf(ownerf, sizeof(ownerf), "%s/owner", work);
-		vecs_proc_starttime(getpid(), &start);
-		if ((f = fopen(ownerf, "we"))) {
-			fprintf(f, "%d %llu\n", (int)getpid(), (unsigned long long)start);
-			fclose(f);
+	/* the run itself: reap_dead_work_dirs knows a killed run by this file */
+	snprintf(ownerf, sizeof(ownerf), "%s/owner", work);
+	vecs_proc_starttime(getpid(), &start);
+	if ((f = fopen(ownerf, "we"))) {
+		fprintf(f, "%d %llu\n", (int)getpid(), (unsigned long long)start);
+		fclose(f);
+	}
+	return 0;
+}
+
+/* The evidence files live in the run's work directory, which goes when the run ends:
+ * with --report DIR they are copied to DIR/evidence/<cell slug>/ and the results point
+ * there (relative to DIR, so the HTML pages link to them and the directory can move). */
+static void keep_evidence(const struct run_opts *ro, const struct vecs_cell_list *cells,
+			  struct vecs_cell_result *res)
+{
+	char dir[PATH_MAX];
+
+	if (!ro->report)
+		return;
+	snprintf(dir, sizeof(dir), "%s/evidence", ro->report);
+	mkdir(ro->report, 0755);
+	mkdir(dir, 0755);
+	for (size_t i = 0; i < cells->n; i++) {
+		for (size_t k = 0; k < res[i].n_evidence; k++) {
+			const char *src = res[i].evidence[k], *base = strrchr(src, '/');
+			char rel[PATH_MAX], dst[2 * PATH_MAX];
+			FILE *in, *out;
+			char buf[65536];
+			size_t n;
+			bool ok = true;
+
+			if (src[0] != '/' || !base)
+				continue;
+			snprintf(rel, sizeof(rel), "evidence/%s/%s", cells->cells[i].slug, base + 1);
+			snprintf(dst, sizeof(dst), "%s/evidence/%s", ro->report, cells->cells[i].slug);
+			mkdir(dst, 0755);
+			snprintf(dst, sizeof(dst), "%s/%s", ro->report, rel);
+			if (!(in = fopen(src, "re")))
+				continue;
+			if (!(out = fopen(dst, "we"))) {
+				fclose(in);
+				continue;
+			}
+			while ((n = fread(buf, 1, sizeof(buf), in)) > 0)
+				ok &= fwrite(buf, 1, n, out) == n;
+			fclose(in);
+			ok &= fclose(out) == 0;
+			if (ok) {
+				free((char *)res[i].evidence[k]);
+				((char **)res[i].evidence)[k] = strdup(rel);
+			}
 		}
 	}
-	snprintf(stack, sizeof(stack), "%s", ro->stack_dir ? ro->stack_dir : work);
-	if (!ro->stack_dir)
-		strncat(stack, "/stack", sizeof(stack) - strlen(stack) - 1);
-	snprintf(run_id, sizeof(run_id), "run-%s", seed);
-	o.run_id = run_id;
-	iso_now(started, sizeof(started));
-	fprintf(stderr, "vecs run: %zu cells, run seed %s, target reference (%s)\n", cells->n, seed,
-		ro->stack_dir ? ro->stack_dir : "a stack of its own");
-	if (vecs_reference_open(&t, stack, !ro->stack_dir, bin, work, stderr, &err) < 0) {
-		fprintf(stderr, "vecs run: %s\n", err.msg);
-		goto out;
-	}
-	res = calloc(cells->n ? cells->n : 1, sizeof(*res));
-	for (size_t i = 0; res && i < cells->n; i++) {
-		vecs_run_cell(&cells->cells[i], &vecs_reference_ops, t, &o, &res[i]);
-		fprintf(stderr, "[%zu/%zu] %-4s %s%s%s\n", i + 1, cells->n,
-			vecs_cell_status_name(res[i].status), cells->cells[i].id,
-			res[i].reason ? ": " : "", res[i].reason ? res[i].reason : "");
-	}
-	vecs_reference_close(t);
+}
+
+static int finish_run(const struct run_opts *ro, const struct vecs_cell_list *cells,
+		      struct vecs_cell_result *res, const char *seed, const char *run_id,
+		      const char *started)
+{
+	struct vecs_run_results rr = { 0 };
+	struct vecs_run_counts cnt;
+	struct vecs_versions v;
+	char finished[32];
+
 	iso_now(finished, sizeof(finished));
 	vecs_versions_collect(&v);
 	rr.tool_version = "0.1.0";
 	rr.run_id = run_id;
 	rr.run_seed = seed;
-	rr.target = "reference";
+	rr.target = ro->target;
 	rr.profile = cells->n ? cells->cells[0].profile->id : "";
 	rr.kdf = cells->n ? cells->cells[0].profile->kdf : "";
 	rr.kernel = v.kernel;
@@ -381,30 +528,76 @@ static int execute(const struct run_opts *ro, const struct vecs_cell_list *cells
 	rr.finished_at = finished;
 	rr.components = v.list;
 	rr.n_components = VECS_N_COMPONENTS;
+	keep_evidence(ro, cells, res);
 	rr.cells = res;
-	rr.n_cells = res ? cells->n : 0;
+	rr.n_cells = cells->n;
 	write_reports(ro, &rr);
 	cnt = vecs_run_count(&rr);
 	fprintf(stderr, "vecs run: %zu passed, %zu failed, %zu skipped\n", cnt.pass, cnt.fail, cnt.skip);
-	rc = cnt.fail || !res ? VECS_EXIT_FAIL : VECS_EXIT_OK;
-	for (size_t i = 0; res && i < cells->n; i++)
+	return cnt.fail ? VECS_EXIT_FAIL : VECS_EXIT_OK;
+}
+
+/* Run the cells: against the reference target, stacks of our own (one per worker,
+ * started and stopped by the workers) unless --stack-dir names a running one; against
+ * the cloudstack target, the deployment --target-config names. */
+static int execute(const struct run_opts *ro, const struct vecs_cell_list *cells,
+		   const struct vecs_fault_cells *faults, const char *seed)
+{
+	struct run_ctx rc = { .ro = ro, .cells = cells, .faults = faults, .seed = seed,
+			      .o = { .default_timeout_s = (unsigned)ro->timeout, .strict = ro->strict } };
+	struct vecs_cell_result *res;
+	struct vecs_progress prog;
+	struct vecs_err err = { 0 };
+	char started[32], run_id[32];
+	ssize_t n;
+	int ready, rc_exit = VECS_EXIT_USAGE;
+	bool cloudstack = !strcmp(ro->target, "cloudstack");
+
+	if ((ro->stack_dir || cloudstack) && ro->jobs > 1) {
+		fprintf(stderr, "vecs run: --jobs %lu needs sandboxes of its own: with --stack-dir "
+			"or --target cloudstack all cells share one deployment, so leave --jobs out\n",
+			ro->jobs);
+		return VECS_EXIT_USAGE;
+	}
+	if (!cloudstack && geteuid() != 0) {
+		fprintf(stderr, "vecs run: the reference target needs root (it runs `vecs stack`)\n");
+		return VECS_EXIT_USAGE;
+	}
+	n = readlink("/proc/self/exe", rc.bin, sizeof(rc.bin) - 1);
+	rc.bin[n > 0 ? n : 0] = '\0';
+	if (strrchr(rc.bin, '/'))
+		*strrchr(rc.bin, '/') = '\0';
+	reap_dead_work_dirs();
+	snprintf(rc.work, sizeof(rc.work), "/tmp/vecs-run.XXXXXX");
+	if (make_work_dir(rc.work) < 0)
+		return VECS_EXIT_USAGE;
+	snprintf(run_id, sizeof(run_id), "run-%s", seed);
+	rc.o.run_id = run_id;
+	iso_now(started, sizeof(started));
+	fprintf(stderr, "vecs run: %zu cells, run seed %s, target %s (%s), %lu job%s\n", cells->n,
+		seed, ro->target,
+		cloudstack ? ro->target_config : ro->stack_dir ? ro->stack_dir : "stacks of its own",
+		ro->jobs, ro->jobs == 1 ? "" : "s");
+	res = calloc(cells->n ? cells->n : 1, sizeof(*res));
+	if (!res)
+		goto out;
+	vecs_progress_init(&prog, stderr, isatty(STDERR_FILENO), cells->n, (unsigned)ro->jobs, NULL);
+	ready = vecs_pool_run(cells->n, (unsigned)ro->jobs, &run_pool_ops, &rc, res, &prog, &err);
+	vecs_progress_finish(&prog);
+	if (ready <= 0) {
+		fprintf(stderr, "vecs run: %s\n", err.msg);
+	} else {
+		if ((unsigned long)ready < ro->jobs && ready < (int)cells->n)
+			fprintf(stderr, "vecs run: only %d of %lu workers could start (%s)\n", ready,
+				ro->jobs, err.msg[0] ? err.msg : "see above");
+		rc_exit = finish_run(ro, cells, res, seed, run_id, started);
+	}
+	for (size_t i = 0; i < cells->n; i++)
 		vecs_cell_result_free(&res[i]);
 	free(res);
 out:
-	{
-		char cmd[64];
-		snprintf(cmd, sizeof(cmd), "%s", work);
-		/* the work dir holds canary copies and read-backs only: remove it */
-		const char *argv[] = { "rm", "-rf", "--one-file-system", cmd, NULL };
-		pid_t p = fork();
-		if (p == 0) {
-			execvp("rm", (char *const *)argv);
-			_exit(127);
-		}
-		if (p > 0)
-			waitpid(p, NULL, 0);
-	}
-	return rc;
+	remove_tree(rc.work);
+	return rc_exit;
 }
 
 int cmd_run(int argc, char **argv)
@@ -437,6 +630,7 @@ int cmd_run(int argc, char **argv)
 	struct vecs_expand_opts eo = { 0 };
 	struct vecs_scenario_set set = { 0 };
 	struct vecs_cell_list cells = { 0 };
+	struct vecs_fault_cells fcells = { 0 };
 	struct vecs_err err = { 0 };
 	char dirbuf[PATH_MAX], seed[VECS_SEED_HEX + 1];
 	char *profile_copy = NULL;
@@ -502,10 +696,9 @@ int cmd_run(int argc, char **argv)
 			"reference target configures itself\n");
 		return VECS_EXIT_USAGE;
 	}
-	if (ro.faults) {
-		fprintf(stderr, "vecs run: --faults: the fault catalog is not implemented yet "
-			"(issue \"Fault injection\"; scenarios/faults/ is empty); leave --faults "
-			"out to run the support matrix\n");
+	if (ro.faults && strcmp(ro.target, "reference")) {
+		fprintf(stderr, "vecs run: --faults reaches into the deployment (service control, "
+			"the I/O shim, volume bytes): it runs against --target reference only\n");
 		return VECS_EXIT_USAGE;
 	}
 	if (ro.storage && vecs_parse_storage_list(ro.storage, eo.storage, &err)) {
@@ -554,7 +747,16 @@ int cmd_run(int argc, char **argv)
 		fprintf(stderr, "vecs run: %s\n", err.msg);
 		goto out;
 	}
-	if (vecs_expand(&set, &eo, &cells, &err)) {
+	if (ro.faults) {
+		if (vecs_fault_cells_build(ro.scenarios, &set, &eo, &fcells, &err)) {
+			fprintf(stderr, "vecs run: %s\n", err.msg);
+			goto out;
+		}
+		/* the engine sees the fault cells as cells; the fault runner knows the rest */
+		cells.cells = fcells.cells;
+		cells.n = fcells.n;
+		cells.n_expanded = fcells.n_expanded;
+	} else if (vecs_expand(&set, &eo, &cells, &err)) {
 		fprintf(stderr, "vecs run: %s\n", err.msg);
 		goto out;
 	}
@@ -564,7 +766,7 @@ int cmd_run(int argc, char **argv)
 		goto out;
 	}
 	if (!ro.dry_run) {
-		rc = execute(&ro, &cells, seed);
+		rc = execute(&ro, &cells, ro.faults ? &fcells : NULL, seed);
 		goto out;
 	}
 
@@ -590,7 +792,10 @@ int cmd_run(int argc, char **argv)
 			"--report): nothing ran\n");
 	rc = VECS_EXIT_OK;
 out:
-	vecs_cell_list_free(&cells);
+	if (ro.faults)
+		vecs_fault_cells_free(&fcells); /* cells is a view of it */
+	else
+		vecs_cell_list_free(&cells);
 	vecs_scenario_set_free(&set);
 	free(profile_copy);
 	return rc;

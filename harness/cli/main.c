@@ -1,4 +1,5 @@
 /* vecs: the command-line front end. Dispatches to one subcommand per file. */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -22,6 +23,8 @@ static const struct command commands[] = {
 	{ "list", cmd_list, "list the support-matrix scenarios (--json for machines)" },
 	{ "run", cmd_run, "run the matrix against a target (today: --dry-run only)" },
 	{ "stack", cmd_stack, "start, inspect or stop the reference deployment (up, status, down)" },
+	{ "corrupt", cmd_corrupt, "flip one on-disk field of an encrypted volume (and restore it)" },
+	{ "iofault", cmd_iofault, "arm, disarm and count the LD_PRELOAD I/O fault shim's rules" },
 };
 
 static void usage(FILE *f)
@@ -43,6 +46,9 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+	/* a peer that goes away (libvirtd or the API server restarted by a fault, a closed
+	 * pipe) is an error to report, not a reason to die */
+	signal(SIGPIPE, SIG_IGN);
 	if (argc < 2) {
 		usage(stderr);
 		return VECS_EXIT_USAGE;

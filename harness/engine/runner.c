@@ -18,14 +18,20 @@ struct cell_run {
 	json_t *binds; /* bound name -> value */
 	char **evidence;
 	size_t n_evidence;
+	uint64_t api_us, probe_us; /* time inside the target's API calls and probes */
 };
 
-static uint64_t now_ms(void)
+static uint64_t now_us(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+static uint64_t now_ms(void)
+{
+	return now_us() / 1000;
 }
 
 /* Follow "a.b[0].c" from v. */
@@ -116,7 +122,9 @@ static int resolve(void *ctx, const char *ref, FILE *out, struct vecs_err *err)
 		return 0;
 	}
 	if (!strncmp(ref, "env.", 4)) {
+		uint64_t t0 = now_us();
 		const char *val = cr->ops->env(cr->target, ref + 4);
+		cr->api_us += now_us() - t0; /* a target may ask its API for the value */
 		if (!val)
 			return vecs_err_set(err, -ENOENT, "the target provides no ${%s}", ref);
 		fputs(val, out);
@@ -149,18 +157,7 @@ static int resolve(void *ctx, const char *ref, FILE *out, struct vecs_err *err)
 	return 0;
 }
 
-static char *failf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *failf(const char *fmt, ...)
-{
-	va_list ap;
-	char *s = NULL;
-
-	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0)
-		s = NULL;
-	va_end(ap);
-	return s;
-}
+#define failf vecs_strf
 
 static void add_evidence(struct cell_run *cr, struct vecs_evidence *ev)
 {
@@ -186,6 +183,7 @@ static char *run_api_step(struct cell_run *cr, const struct vecs_step *st)
 	char *expanded[64] = { 0 }, *why = NULL;
 	json_t *resp = NULL;
 	size_t n = st->n_params < 64 ? st->n_params : 64;
+	uint64_t t0;
 	int r;
 
 	for (size_t i = 0; i < n; i++) {
@@ -196,8 +194,10 @@ static char *run_api_step(struct cell_run *cr, const struct vecs_step *st)
 		params[i].name = st->params[i].name;
 		params[i].value = expanded[i];
 	}
+	t0 = now_us();
 	r = cr->ops->api_call(cr->target, st->call, params, n, st->async,
 			      st->timeout_s ? st->timeout_s : cr->o->default_timeout_s, &res, &err);
+	cr->api_us += now_us() - t0;
 	if (r < 0) {
 		why = failf("step %s: %s did not answer: %s", st->id, st->call, err.msg);
 		goto out;
@@ -273,14 +273,18 @@ static char *run_checkpoint(struct cell_run *cr, const struct vecs_step *st)
 	struct vecs_err err = { 0 };
 	char *vol = NULL, *vm = NULL, *reason = NULL, *why = NULL;
 	bool passed = false;
+	uint64_t t0;
+	int r;
 
 	if ((st->volume && vecs_template_expand(st->volume, resolve, cr, &vol, &err) < 0) ||
 	    (st->vm && vecs_template_expand(st->vm, resolve, cr, &vm, &err) < 0)) {
 		why = failf("step %s: %s", st->id, err.msg);
 		goto out;
 	}
-	if (cr->ops->checkpoint(cr->target, st, vol, vm, cr->cell->seed, &passed, &reason, &ev,
-				&err) < 0)
+	t0 = now_us();
+	r = cr->ops->checkpoint(cr->target, st, vol, vm, cr->cell->seed, &passed, &reason, &ev, &err);
+	cr->probe_us += now_us() - t0;
+	if (r < 0)
 		why = failf("step %s: %s could not run: %s", st->id, vecs_checkpoint_name(st->checkpoint),
 			    err.msg);
 	else if (!passed)
@@ -292,6 +296,16 @@ out:
 	free(vm);
 	free(reason);
 	return why;
+}
+
+static int probe_invariant(struct cell_run *cr, enum vecs_invariant inv, const char *vol,
+			   bool *held, char **reason, struct vecs_evidence *ev, struct vecs_err *err)
+{
+	uint64_t t0 = now_us();
+	int r = cr->ops->invariant(cr->target, inv, vol, held, reason, ev, err);
+
+	cr->probe_us += now_us() - t0;
+	return r;
 }
 
 static char *run_invariants(struct cell_run *cr, const struct vecs_step *st)
@@ -307,8 +321,7 @@ static char *run_invariants(struct cell_run *cr, const struct vecs_step *st)
 
 		if (!(mask & (1u << inv)))
 			continue;
-		if (cr->ops->invariant(cr->target, (enum vecs_invariant)inv, NULL, &held, &reason, &ev,
-				       &err) < 0)
+		if (probe_invariant(cr, (enum vecs_invariant)inv, NULL, &held, &reason, &ev, &err) < 0)
 			why = failf("after step %s: invariant %s could not be checked: %s", st->id,
 				    vecs_invariant_name((enum vecs_invariant)inv), err.msg);
 		else if (!held)
@@ -328,8 +341,7 @@ static char *run_invariants(struct cell_run *cr, const struct vecs_step *st)
 			why = failf("after step %s: %s", st->id, err.msg);
 			break;
 		}
-		if (cr->ops->invariant(cr->target, st->invariants[i].inv, vol, &held, &reason, &ev,
-				       &err) < 0)
+		if (probe_invariant(cr, st->invariants[i].inv, vol, &held, &reason, &ev, &err) < 0)
 			why = failf("after step %s: invariant %s could not be checked: %s", st->id,
 				    vecs_invariant_name(st->invariants[i].inv), err.msg);
 		else if (!held)
@@ -342,15 +354,9 @@ static char *run_invariants(struct cell_run *cr, const struct vecs_step *st)
 	return why;
 }
 
-void vecs_run_cell(const struct vecs_cell *cell, const struct vecs_target_ops *ops, void *target,
-		   const struct vecs_runner_opts *o, struct vecs_cell_result *res)
+void vecs_cell_result_init(const struct vecs_cell *cell, struct vecs_cell_result *res)
 {
-	struct cell_run cr = { .cell = cell, .ops = ops, .target = target, .o = o };
 	const struct vecs_scenario *sc = cell->scenario;
-	struct vecs_err err = { 0 };
-	const char *skip = NULL;
-	char *why = NULL;
-	uint64_t t0 = now_ms(), t1, t2;
 
 	memset(res, 0, sizeof(*res));
 	res->id = cell->id;
@@ -362,19 +368,43 @@ void vecs_run_cell(const struct vecs_cell *cell, const struct vecs_target_ops *o
 	res->profile = cell->profile->id;
 	res->expected = vecs_expected_name(sc->expected);
 	res->seed = cell->seed;
+}
+
+void vecs_run_cell(const struct vecs_cell *cell, const struct vecs_target_ops *ops, void *target,
+		   const struct vecs_runner_opts *o, struct vecs_cell_result *res)
+{
+	struct cell_run cr = { .cell = cell, .ops = ops, .target = target, .o = o };
+	const struct vecs_scenario *sc = cell->scenario;
+	struct vecs_err err = { 0 };
+	const char *skip = NULL;
+	char *why = NULL;
+	uint64_t t0 = now_ms(), t1, t2;
+
+	vecs_cell_result_init(cell, res);
 	cr.steps = json_object();
 	cr.binds = json_object();
 
 	if (ops->setup(target, cell, &skip, &err) < 0)
 		why = failf("setup: %s", err.msg);
 	t1 = now_ms();
+	cr.api_us += (t1 - t0) * 1000; /* setup asks the target's API */
 	for (size_t i = 0; !why && !skip && i < sc->n_steps; i++) {
 		const struct vecs_step *st = &sc->steps[i];
 
 		if (o->progress && o->verbose)
 			fprintf(o->progress, "    %s: %s\n", st->id,
 				st->kind == VECS_STEP_API ? st->call : vecs_checkpoint_name(st->checkpoint));
-		why = st->kind == VECS_STEP_API ? run_api_step(&cr, st) : run_checkpoint(&cr, st);
+		if (o->hooks && o->hooks->before_step)
+			why = o->hooks->before_step(o->hooks->ctx, &cr, st);
+		if (!why)
+			why = st->kind == VECS_STEP_API ? run_api_step(&cr, st) : run_checkpoint(&cr, st);
+		if (o->hooks && o->hooks->after_step) {
+			bool retry = false;
+			why = o->hooks->after_step(o->hooks->ctx, &cr, st, why, &retry);
+			if (!why && retry)
+				why = st->kind == VECS_STEP_API ? run_api_step(&cr, st)
+								: run_checkpoint(&cr, st);
+		}
 		if (!why)
 			why = run_invariants(&cr, st);
 	}
@@ -384,6 +414,9 @@ void vecs_run_cell(const struct vecs_cell *cell, const struct vecs_target_ops *o
 	res->setup_ms = t1 - t0;
 	res->steps_ms = t2 - t1;
 	res->teardown_ms = now_ms() - t2;
+	cr.api_us += res->teardown_ms * 1000; /* teardown removes through the API */
+	res->api_ms = cr.api_us / 1000;
+	res->probe_ms = cr.probe_us / 1000;
 	if (why) {
 		res->status = VECS_CELL_FAIL;
 		res->reason = why;
@@ -400,9 +433,15 @@ void vecs_run_cell(const struct vecs_cell *cell, const struct vecs_target_ops *o
 	json_decref(cr.binds);
 }
 
+int vecs_runner_expand(void *run, const char *tmpl, char **out, struct vecs_err *err)
+{
+	return vecs_template_expand(tmpl, resolve, run, out, err);
+}
+
 void vecs_cell_result_free(struct vecs_cell_result *res)
 {
 	free((char *)res->reason);
+	free((char *)res->outcome);
 	for (size_t i = 0; i < res->n_evidence; i++)
 		free((char *)res->evidence[i]);
 	free((void *)res->evidence);

@@ -36,6 +36,10 @@ enum vecs_invariant {
 	VECS_INV_NO_SECRET_IN_ARGV,
 	VECS_INV_NO_SECRET_IN_LOGS,
 	VECS_INV_NO_LIBVIRT_SECRET_LEFT,
+	VECS_INV_NO_ORPHAN_PASSPHRASE, /* every passphrase row is used, every encrypted volume has one */
+	VECS_INV_NO_STRAY_KEY_FILE,    /* no key file left in any agent's key directory */
+	VECS_INV_API_MATCHES_STORAGE,  /* every Ready volume the API lists has its bytes, and
+					* encrypted ones carry a LUKS header */
 	VECS_INV__COUNT
 };
 const char *vecs_invariant_name(enum vecs_invariant inv);
@@ -76,6 +80,9 @@ enum vecs_checkpoint {
 	VECS_CP_VERIFY_CANARY,    /* read them back through the same path */
 	VECS_CP_SNAPSHOT_STATE,   /* record DB rows and volume bytes of the cell */
 	VECS_CP_VERIFY_UNCHANGED, /* DB rows and volume bytes equal a recorded state */
+	VECS_CP_GUEST_REPORT,     /* the booted tiny guest wrote and read its disk: its serial
+				   * log says so, with the canary's digest (a write_canary for
+				   * verify_canary) */
 };
 const char *vecs_checkpoint_name(enum vecs_checkpoint cp);
 

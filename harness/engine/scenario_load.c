@@ -36,7 +36,8 @@ static const char *const invariant_names[VECS_INV__COUNT] = {
 	"no_plaintext_at_rest",   "luks_header_conformant",       "passphrase_in_db",
 	"passphrase_encrypted_at_rest", "passphrase_unlocks",     "passphrase_unchanged",
 	"passphrase_new",         "passphrase_removed",           "no_secret_in_argv",
-	"no_secret_in_logs",      "no_libvirt_secret_left",
+	"no_secret_in_logs",      "no_libvirt_secret_left",       "no_orphan_passphrase",
+	"no_stray_key_file",      "api_matches_storage",
 };
 
 const char *vecs_invariant_name(enum vecs_invariant inv)
@@ -53,7 +54,8 @@ int vecs_invariant_from_name(const char *name)
 }
 
 static const char *const checkpoint_names[] = { "write_canary", "verify_canary",
-						"snapshot_state", "verify_unchanged" };
+						"snapshot_state", "verify_unchanged",
+						"guest_report" };
 
 const char *vecs_checkpoint_name(enum vecs_checkpoint cp)
 {
@@ -512,6 +514,15 @@ static const struct vecs_step *find_label(const struct vecs_scenario *sc, size_t
 	return NULL;
 }
 
+/* The write_canary or guest_report (the guest's own write) of a label. */
+static const struct vecs_step *find_canary(const struct vecs_scenario *sc, size_t upto,
+					   const char *label)
+{
+	const struct vecs_step *w = find_label(sc, upto, VECS_CP_WRITE_CANARY, label);
+
+	return w ? w : find_label(sc, upto, VECS_CP_GUEST_REPORT, label);
+}
+
 static int load_checkpoint(struct ld *l, const yaml_node_t *n, struct vecs_scenario *sc,
 			   struct vecs_step *st)
 {
@@ -523,12 +534,12 @@ static int load_checkpoint(struct ld *l, const yaml_node_t *n, struct vecs_scena
 	if ((r = check_keys(l, n, "a checkpoint step", cp_step_keys)) ||
 	    (r = want(l, cpn, YAML_SCALAR_NODE, "checkpoint")))
 		return r;
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < (int)(sizeof(checkpoint_names) / sizeof(checkpoint_names[0])); i++)
 		if (!strcmp(sval(cpn), checkpoint_names[i]))
 			cp = i;
 	if (cp < 0)
 		return fail(l, cpn, "unknown checkpoint '%s' (known: write_canary, verify_canary, "
-			    "snapshot_state, verify_unchanged)", sval(cpn));
+			    "snapshot_state, verify_unchanged, guest_report)", sval(cpn));
 	st->kind = VECS_STEP_CHECKPOINT;
 	st->checkpoint = (enum vecs_checkpoint)cp;
 	st->size = 1 << 20;
@@ -540,25 +551,34 @@ static int load_checkpoint(struct ld *l, const yaml_node_t *n, struct vecs_scena
 			    st->label);
 	switch (st->checkpoint) {
 	case VECS_CP_WRITE_CANARY:
+	case VECS_CP_GUEST_REPORT:
+		/* a guest_report is the guest's write_canary: one label space */
+		if (find_canary(sc, idx, st->label))
+			return fail(l, v, "label '%s' is already used by an earlier write_canary or "
+				    "guest_report", st->label);
+		break;
 	case VECS_CP_SNAPSHOT_STATE:
 		if (find_label(sc, idx, st->checkpoint, st->label))
 			return fail(l, v, "label '%s' is already used by an earlier %s", st->label,
 				    checkpoint_names[cp]);
 		break;
 	case VECS_CP_VERIFY_CANARY:
-		if (!find_label(sc, idx, VECS_CP_WRITE_CANARY, st->label))
-			return fail(l, v, "no earlier write_canary has label '%s'", st->label);
+		if (!find_canary(sc, idx, st->label))
+			return fail(l, v, "no earlier write_canary has label '%s' (nor a "
+				    "guest_report)", st->label);
 		break;
 	case VECS_CP_VERIFY_UNCHANGED:
 		if (!find_label(sc, idx, VECS_CP_SNAPSHOT_STATE, st->label))
 			return fail(l, v, "no earlier snapshot_state has label '%s'", st->label);
 		break;
 	}
-	bool canary = st->checkpoint == VECS_CP_WRITE_CANARY || st->checkpoint == VECS_CP_VERIFY_CANARY;
+	bool canary = st->checkpoint == VECS_CP_WRITE_CANARY || st->checkpoint == VECS_CP_VERIFY_CANARY ||
+		      st->checkpoint == VECS_CP_GUEST_REPORT;
 	static const char *const canary_only[] = { "volume", "vm", "offset", "size", NULL };
 	for (size_t i = 0; canary_only[i]; i++)
 		if (!canary && (v = get(l, n, canary_only[i])))
-			return fail(l, v, "'%s' belongs to write_canary and verify_canary, not %s",
+			return fail(l, v, "'%s' belongs to write_canary, verify_canary and "
+				    "guest_report, not %s",
 				    canary_only[i], checkpoint_names[cp]);
 	if (canary) {
 		if ((r = need(l, n, "volume", "a canary checkpoint", &v)) ||
@@ -566,6 +586,8 @@ static int load_checkpoint(struct ld *l, const yaml_node_t *n, struct vecs_scena
 			return r;
 		if ((v = get(l, n, "vm")) && (r = str(l, v, "vm", &st->vm)))
 			return r;
+		if (!v && st->checkpoint == VECS_CP_GUEST_REPORT)
+			return fail(l, n, "a guest_report needs 'vm' (whose serial log it reads)");
 		if ((v = get(l, n, "offset"))) {
 			if ((r = number(l, v, "offset", 0, 1ull << 40, true, &x)))
 				return r;
@@ -587,7 +609,7 @@ static int load_checkpoint(struct ld *l, const yaml_node_t *n, struct vecs_scena
 	}
 	if (st->checkpoint == VECS_CP_VERIFY_CANARY) {
 		/* the same bytes, read where they were written */
-		const struct vecs_step *w = find_label(sc, idx, VECS_CP_WRITE_CANARY, st->label);
+		const struct vecs_step *w = find_canary(sc, idx, st->label);
 		if (get(l, n, "offset") && st->offset != w->offset)
 			return fail(l, get(l, n, "offset"), "offset differs from write_canary "
 				    "'%s' (leave it out: it is taken from there)", st->label);
@@ -760,10 +782,11 @@ static int check_rules(struct ld *l, const yaml_node_t *root, struct vecs_scenar
 			    find_label(sc, first, VECS_CP_SNAPSHOT_STATE, st->label))
 				after = true;
 		} else {
-			if (i < first && st->checkpoint == VECS_CP_WRITE_CANARY)
+			if (i < first && (st->checkpoint == VECS_CP_WRITE_CANARY ||
+					  st->checkpoint == VECS_CP_GUEST_REPORT))
 				before = true;
 			if (i > last && st->checkpoint == VECS_CP_VERIFY_CANARY && st->present &&
-			    find_label(sc, first, VECS_CP_WRITE_CANARY, st->label))
+			    find_canary(sc, first, st->label))
 				after = true;
 		}
 	}
@@ -772,7 +795,8 @@ static int check_rules(struct ld *l, const yaml_node_t *root, struct vecs_scenar
 			    "operation and a verify_unchanged of it after (nothing changed)");
 	if (sc->expected == VECS_EXPECT_SUPPORTED && !(before && after))
 		return fail(l, steps, "a supported scenario needs a write_canary before its "
-			    "operation and a verify_canary of it after (data kept)");
+			    "operation and a verify_canary of it after (data kept; a guest_report "
+			    "counts as a write_canary)");
 	return 0;
 }
 

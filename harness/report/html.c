@@ -91,6 +91,7 @@ int vecs_report_html_index(const struct vecs_run_results *r, FILE *f, struct vec
 	const char **ops = calloc(r->n_cells + 1, sizeof(char *));
 	const char **sts = calloc(r->n_cells + 1, sizeof(char *));
 	size_t nops, nsts;
+	bool faults;
 
 	if (!ops || !sts) {
 		free(ops);
@@ -99,16 +100,26 @@ int vecs_report_html_index(const struct vecs_run_results *r, FILE *f, struct vec
 	}
 	nops = distinct(r, get_op, ops);
 	nsts = distinct(r, get_storage, sts);
-	head(f, "vecs support matrix");
-	fputs("<h1>Volume encryption support matrix</h1>\n<p class=\"sub\">", f);
+	faults = r->n_cells && !strcmp(r->cells[0].expected, "recovers");
+	head(f, faults ? "vecs fault injection" : "vecs support matrix");
+	fputs(faults ? "<h1>Fault injection: fault x storage</h1>\n<p class=\"sub\">"
+		     : "<h1>Volume encryption support matrix</h1>\n<p class=\"sub\">", f);
 	fprintf(f, "%zu cells: %zu passed, %zu failed, %zu skipped. ", r->n_cells, n.pass, n.fail,
 		n.skip);
 	fputs(n.pass == r->n_cells ? "<strong>Conformant.</strong>" :
 	      n.fail ? "<strong>Not conformant.</strong>" : "<strong>Incomplete (skips).</strong>", f);
-	fputs("</p>\n<p class=\"legend\"><span class=\"pass supported\">PASS: supported, data kept"
-	      "</span><span class=\"pass refused\">PASS (refused): refused as the seed says, nothing "
-	      "changed</span><span class=\"fail\">FAIL</span><span class=\"skip\">SKIP</span></p>\n", f);
-	fputs("<table class=\"grid\">\n<tr><th>operation (seed's support matrix)</th>", f);
+	if (faults)
+		fputs("</p>\n<p class=\"legend\"><span class=\"pass supported\">PASS: the fault "
+		      "fired, the step did what the fault allows, the stack recovered and every "
+		      "invariant held</span><span class=\"fail\">FAIL</span><span class=\"skip\">SKIP"
+		      "</span></p>\n<table class=\"grid\">\n<tr><th>fault (harness/faults/catalog.c)</th>",
+		      f);
+	else
+		fputs("</p>\n<p class=\"legend\"><span class=\"pass supported\">PASS: supported, data "
+		      "kept</span><span class=\"pass refused\">PASS (refused): refused as the seed says, "
+		      "nothing changed</span><span class=\"fail\">FAIL</span><span class=\"skip\">SKIP"
+		      "</span></p>\n<table class=\"grid\">\n<tr><th>operation (seed's support matrix)</th>",
+		      f);
 	for (size_t s = 0; s < nsts; s++) {
 		fputs("<th>", f);
 		rep_xml_escape(f, sts[s]);
@@ -127,7 +138,11 @@ int vecs_report_html_index(const struct vecs_run_results *r, FILE *f, struct vec
 			rep_xml_escape(f, first->matrix_row);
 			fputs(": ", f);
 		}
-		fputs(!strcmp(first->expected, "refused") ? "expected refused" : "expected supported", f);
+		if (faults)
+			rep_xml_escape(f, first->title);
+		else
+			fputs(!strcmp(first->expected, "refused") ? "expected refused"
+								 : "expected supported", f);
 		if (first->note) {
 			fputs("<br>", f);
 			rep_xml_escape(f, first->note);
@@ -146,7 +161,7 @@ int vecs_report_html_index(const struct vecs_run_results *r, FILE *f, struct vec
 				fputs("\" href=\"", f);
 				rep_href(f, NULL, page);
 				fputs("\" title=\"", f);
-				rep_xml_escape(f, c->reason ? c->reason : c->id);
+				rep_xml_escape(f, c->reason ? c->reason : c->outcome ? c->outcome : c->id);
 				fputs("\"><span class=\"badge\">", f);
 				rep_xml_escape(f, status_label(c));
 				fputs("</span><br><span class=\"exp\">", f);
@@ -194,13 +209,16 @@ int vecs_report_html_cell(const struct vecs_run_results *r, const struct vecs_ce
 	rep_xml_escape(f, c->title);
 	fputs("</p>\n<table class=\"meta\">\n", f);
 	meta_row(f, "operation", c->operation);
-	meta_row(f, "seed's matrix row", c->matrix_row ? c->matrix_row : "(not a matrix row)");
+	if (strcmp(c->expected, "recovers"))
+		meta_row(f, "seed's matrix row", c->matrix_row ? c->matrix_row : "(not a matrix row)");
 	meta_row(f, "expected", c->expected);
 	meta_row(f, "status", vecs_cell_status_name(c->status));
 	if (c->reason)
 		meta_row(f, "reason", c->reason);
 	if (c->note)
 		meta_row(f, "note", c->note);
+	if (c->outcome)
+		meta_row(f, "outcome", c->outcome);
 	meta_row(f, "storage", c->storage);
 	meta_row(f, "profile", c->profile);
 	meta_row(f, "kdf", r->kdf);
@@ -211,7 +229,10 @@ int vecs_report_html_cell(const struct vecs_run_results *r, const struct vecs_ce
 	meta_row(f, "steps", buf);
 	snprintf(buf, sizeof(buf), "%llu ms", (unsigned long long)c->teardown_ms);
 	meta_row(f, "teardown", buf);
-	fputs("</table>\n<h2>Reproduce</h2>\n<pre>vecs run --seed ", f);
+	fputs("</table>\n<h2>Reproduce</h2>\n<pre>vecs run ", f);
+	if (!strcmp(c->expected, "recovers"))
+		fputs("--faults ", f);
+	fputs("--seed ", f);
 	rep_xml_escape(f, r->run_seed);
 	fputs(" --profile ", f);
 	rep_xml_escape(f, c->profile);

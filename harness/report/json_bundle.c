@@ -63,11 +63,20 @@ int vecs_report_json(const struct vecs_run_results *r, FILE *f, struct vecs_err 
 		kv_opt(&w, "expected", c->expected);
 		jw_kv_str(&w, "status", vecs_cell_status_name(c->status));
 		kv_opt(&w, "reason", c->reason);
+		if (c->outcome) /* fault cells only: the matrix bundle keeps its shape */
+			kv_opt(&w, "outcome", c->outcome);
 		jw_key(&w, "timings");
 		jw_obj_begin(&w);
 		jw_kv_uint(&w, "setup_ms", c->setup_ms);
 		jw_kv_uint(&w, "steps_ms", c->steps_ms);
 		jw_kv_uint(&w, "teardown_ms", c->teardown_ms);
+		if (c->api_ms || c->probe_ms) {
+			uint64_t all = c->setup_ms + c->steps_ms + c->teardown_ms;
+			uint64_t target = c->api_ms + c->probe_ms;
+			jw_kv_uint(&w, "api_ms", c->api_ms);
+			jw_kv_uint(&w, "probe_ms", c->probe_ms);
+			jw_kv_uint(&w, "harness_ms", all > target ? all - target : 0);
+		}
 		jw_obj_end(&w);
 		jw_key(&w, "evidence");
 		jw_arr_begin(&w);

@@ -25,11 +25,17 @@ struct vecs_cell_result {
 	const char *note;       /* seed vs CloudStack difference, or NULL */
 	const char *storage;
 	const char *profile;
-	const char *expected;   /* "supported" | "refused" */
+	const char *expected;   /* "supported" | "refused"; fault cells: "recovers" */
 	enum vecs_cell_status status;
 	const char *reason;     /* why it failed or was skipped; NULL when passed */
+	const char *outcome;    /* fault cells: what the fault did to the step and what was
+				 * recovered (owned like reason), else NULL */
 	const char *seed;       /* reproduces the cell: vecs run --seed <run seed> --only <id> */
 	uint64_t setup_ms, steps_ms, teardown_ms;
+	/* of those, time inside the target's API calls (setup and teardown included) and
+	 * inside its probes (checkpoints, invariants); the rest is the harness's own. Both
+	 * 0 when not measured (the JSON bundle then leaves them out) */
+	uint64_t api_ms, probe_ms;
 	const char *const *evidence; /* paths, relative to the report directory or absolute */
 	size_t n_evidence;
 };

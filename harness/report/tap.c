@@ -80,6 +80,8 @@ int vecs_report_tap(const struct vecs_run_results *r, FILE *f, struct vecs_err *
 		kv(f, "status", vecs_cell_status_name(c->status));
 		if (c->reason)
 			kv(f, "reason", c->reason);
+		if (c->outcome)
+			kv(f, "outcome", c->outcome);
 		kv(f, "seed", c->seed);
 		fprintf(f, "  timings_ms:\n    setup: %llu\n    steps: %llu\n    teardown: %llu\n",
 			(unsigned long long)c->setup_ms, (unsigned long long)c->steps_ms,

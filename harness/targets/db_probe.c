@@ -12,7 +12,33 @@ struct vecs_dbprobe {
 	sqlite3 *lite;
 	MYSQL *my;
 	char key[256];
+	char path[4096]; /* sqlite */
 };
+
+/* A new read-only connection for every probe: a connection kept across a restart of
+ * the management server (fault injection restarts it) can keep reading the database
+ * as it was (its WAL index from before), and a probe must see what is there now.
+ * MariaDB: reconnect when the server went away. */
+static int fresh(struct vecs_dbprobe *p, struct vecs_err *err)
+{
+	if (p->my)
+		return mysql_ping(p->my) == 0 || mysql_ping(p->my) == 0
+			       ? 0
+			       : vecs_err_set(err, -ECONNREFUSED, "MariaDB went away: %s",
+					      mysql_error(p->my));
+	if (p->lite)
+		sqlite3_close(p->lite);
+	p->lite = NULL;
+	if (sqlite3_open_v2(p->path, &p->lite, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+		vecs_err_set(err, -EIO, "cannot open the database %s read-only: %s", p->path,
+			     p->lite ? sqlite3_errmsg(p->lite) : "out of memory");
+		sqlite3_close(p->lite);
+		p->lite = NULL;
+		return -EIO;
+	}
+	sqlite3_busy_timeout(p->lite, 5000);
+	return 0;
+}
 
 static const char volume_sql[] =
 	"SELECT v.passphrase_id, p.id, p.passphrase, v.encrypt_format FROM volumes v"
@@ -31,6 +57,7 @@ int vecs_dbprobe_open(struct vecs_dbprobe **out, const char *kind, const char *t
 		return vecs_err_set(err, -ENOMEM, "out of memory for a database probe");
 	snprintf(p->key, sizeof(p->key), "%s", key);
 	if (!strcmp(kind, "sqlite")) {
+		snprintf(p->path, sizeof(p->path), "%s", target);
 		if (sqlite3_open_v2(target, &p->lite, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
 			vecs_err_set(err, -EIO, "cannot open the database %s read-only: %s", target,
 				     p->lite ? sqlite3_errmsg(p->lite) : "out of memory");
@@ -46,6 +73,11 @@ int vecs_dbprobe_open(struct vecs_dbprobe **out, const char *kind, const char *t
 		if (d)
 			snprintf(db, sizeof(db), "%.*s", (int)strcspn(d + 9, ";"), d + 9);
 		p->my = mysql_init(NULL);
+		if (p->my) {
+			/* a restarted server is reconnected to by mysql_ping (fresh) */
+			my_bool reconnect = 1;
+			mysql_options(p->my, MYSQL_OPT_RECONNECT, &reconnect);
+		}
 		if (!p->my || !mysql_real_connect(p->my, NULL, "root", NULL, db, 0, sock, 0)) {
 			vecs_err_set(err, -ECONNREFUSED, "cannot connect to MariaDB %s: %s", target,
 				     p->my ? mysql_error(p->my) : "out of memory");
@@ -163,6 +195,8 @@ int vecs_dbprobe_volume(struct vecs_dbprobe *p, const char *uuid, struct vecs_vo
 	int found = 0;
 
 	memset(v, 0, sizeof(*v));
+	if (fresh(p, err) < 0)
+		return err ? err->code : -EIO;
 	if (p->lite) {
 		sqlite3_stmt *st;
 		if (sqlite3_prepare_v2(p->lite, volume_sql, -1, &st, NULL) != SQLITE_OK)
@@ -203,6 +237,8 @@ void vecs_volume_pass_release(struct vecs_volume_pass *v)
 int vecs_dbprobe_orphans(struct vecs_dbprobe *p, int64_t *count, struct vecs_err *err)
 {
 	*count = -1;
+	if (fresh(p, err) < 0)
+		return err ? err->code : -EIO;
 	if (p->lite) {
 		sqlite3_stmt *st;
 		if (sqlite3_prepare_v2(p->lite, orphans_sql, -1, &st, NULL) != SQLITE_OK)

@@ -9,6 +9,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
 #include <limits.h>
 #include <openssl/evp.h>
 #include <stdarg.h>
@@ -26,7 +28,10 @@
 #include "util/secret.h"
 #include "util/spawn.h"
 
-#define ENV_MAX 12
+#define ENV_MAX 16
+/* guest_report: how long the tiny guest has to boot, write and read back (TCG boots in
+ * ~2.5 s on this machine; the matrix may run beside it on 2 cores) */
+#define GUEST_REPORT_TIMEOUT_S 120
 #define CANARY_DEFAULT_SIZE (1u << 20)
 
 struct vecs_reference {
@@ -35,31 +40,25 @@ struct vecs_reference {
 	char work[PATH_MAX];
 	bool started;
 	FILE *progress;
-	json_t *stack;
+	json_t *stack;    /* the target configuration (targets/README.md); for the reference
+			   * target, stack.json plus the probes only this stack has */
+	virConnectPtr conn[16]; /* one libvirt connection per configured host, for the run */
+	size_t n_conn;
 	struct vecs_api *api;
 	struct vecs_dbprobe *db;
 	const struct vecs_cell *cell;
 	char env_key[ENV_MAX][32];
-	char env_val[ENV_MAX][128];
+	char env_val[ENV_MAX][PATH_MAX / 8];
 	int n_env;
 	json_t *seen;     /* volume id -> {"sha": passphrase digest} of this cell */
 	json_t *states;   /* label -> recorded state text */
 	json_t *canaries; /* label -> {"volume", "size"} */
 	bool other_pool_fixed;
+	json_t *baseline;        /* pool files and gateway volumes before the cell */
+	int64_t orphans_before;  /* passphrase rows no volume used before the cell */
 };
 
-static char *strf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *strf(const char *fmt, ...)
-{
-	va_list ap;
-	char *s = NULL;
-
-	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0)
-		s = NULL;
-	va_end(ap);
-	return s;
-}
+#define strf vecs_strf
 
 /* ---- API helpers -------------------------------------------------------------------- */
 
@@ -103,15 +102,33 @@ static void env_set(struct vecs_reference *t, const char *k, const char *v)
 
 static json_t *call(struct vecs_reference *t, const char *cmd, const char *const *params,
 		    char **why);
+static json_t *storage_listing(struct vecs_reference *t);
 
 /* Another pool for migrateVolume: of the cell's storage type, not the one the cell's
  * newest data volume is on, and for host-local storage on that volume's host. Decided
  * when the step runs, since only then is it known where the volume landed. */
+/* Does a listStoragePools entry carry tag (its comma-separated "tags")? The filter is
+ * applied here: listStoragePools takes no tags parameter, and an API that ignores an
+ * unknown parameter would hand back every pool. */
+static bool pool_tagged(json_t *pool, const char *tag)
+{
+	const char *tags = jstr(pool, "tags") ?: "";
+	size_t n = strlen(tag);
+
+	for (const char *p = tags; *p;) {
+		size_t len = strcspn(p, ",");
+		if (len == n && !strncmp(p, tag, n))
+			return true;
+		p += len + (p[len] == ',');
+	}
+	return false;
+}
+
 static const char *other_pool(struct vecs_reference *t)
 {
 	const char *lv[] = { "listall", "true", "type", "DATADISK", NULL };
 	char tag[48], cur[64] = "", host[64] = "", *why = NULL;
-	const char *lp[] = { "tags", tag, NULL };
+	const char *lp[] = { NULL };
 	json_t *r, *o, *found = NULL;
 	size_t i;
 
@@ -127,7 +144,7 @@ static const char *other_pool(struct vecs_reference *t)
 			if (!strcmp(jstr(o, "id") ?: "", cur))
 				snprintf(host, sizeof(host), "%s", jstr(o, "hostid") ?: "");
 		json_array_foreach(json_object_get(r, "storagepool"), i, o)
-			if (!found && strcmp(jstr(o, "id") ?: "", cur) &&
+			if (!found && pool_tagged(o, tag) && strcmp(jstr(o, "id") ?: "", cur) &&
 			    (!host[0] || !strcmp(jstr(o, "hostid") ?: "", host)))
 				found = o;
 		if (found) {
@@ -163,9 +180,55 @@ static int count_pools(struct vecs_reference *t, const char *storage)
 	size_t i;
 	int n = 0;
 
+	/* a full_disk pool (a small filesystem for the full-disk fault) is not one a
+	 * scenario may count on */
 	json_array_foreach(json_object_get(t->stack, "pools"), i, p)
-		n += !strcmp(jstr(p, "type") ?: "", storage);
+		n += !strcmp(jstr(p, "type") ?: "", storage) &&
+		     !json_is_true(json_object_get(p, "full_disk"));
 	return n;
+}
+
+/* ${env.guestkernel}, guestinitrd, guestimage: the tiny guest (fixtures/make-guest) in
+ * $VECS_GUEST_DIR, else build/guest beside build/bin; unset when it is not built, and on
+ * a target without the reference stack's hosts (guest_report reads the serial logs the
+ * agents write there; a cloudstack target's hosts neither see these files nor keep
+ * such logs). */
+static void guest_env(struct vecs_reference *t)
+{
+	const char *dir = getenv("VECS_GUEST_DIR");
+	char cand[PATH_MAX + 16], real[PATH_MAX], f[PATH_MAX + 24];
+	static const char *const files[][2] = { { "guestkernel", "vmlinuz" },
+						{ "guestinitrd", "initrd.img" },
+						{ "guestimage", "disk.qcow2" } };
+	struct stat st;
+
+	snprintf(f, sizeof(f), "%s/hosts", t->stack_dir);
+	if (!t->stack_dir[0] || stat(f, &st) < 0 || !S_ISDIR(st.st_mode))
+		return;
+	snprintf(cand, sizeof(cand), "%s", dir && *dir ? dir : t->bin);
+	if (!(dir && *dir))
+		snprintf(cand, sizeof(cand), "%s/../guest", t->bin);
+	if (!realpath(cand, real))
+		return;
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(f, sizeof(f), "%s/%s", real, files[i][1]);
+		if (access(f, R_OK) < 0)
+			return;
+	}
+	for (size_t i = 0; i < 3; i++) {
+		/* the image as registerTemplate takes it: a file:// URL */
+		snprintf(f, sizeof(f), "%s%s/%s", i == 2 ? "file://" : "", real, files[i][1]);
+		env_set(t, files[i][0], f);
+	}
+}
+
+static bool uses_guest_report(const struct vecs_scenario *sc)
+{
+	for (size_t i = 0; i < sc->n_steps; i++)
+		if (sc->steps[i].kind == VECS_STEP_CHECKPOINT &&
+		    sc->steps[i].checkpoint == VECS_CP_GUEST_REPORT)
+			return true;
+	return false;
 }
 
 static int ref_setup(void *target, const struct vecs_cell *cell, const char **skip,
@@ -178,11 +241,15 @@ static int ref_setup(void *target, const struct vecs_cell *cell, const char **sk
 	size_t hosts = json_array_size(json_object_get(t->stack, "hosts"));
 	const char *p_zone[] = { NULL }, *p_tpl[] = { "templatefilter", "all", NULL },
 		   *p_host[] = { "type", "Routing", NULL };
-	const char *p_pool[] = { "tags", tag, NULL };
+	const char *p_pool[] = { NULL };
 
 	t->cell = cell;
 	t->n_env = 0;
 	t->other_pool_fixed = false;
+	json_decref(t->baseline);
+	t->baseline = storage_listing(t);
+	if (vecs_dbprobe_orphans(t->db, &t->orphans_before, NULL) < 0)
+		t->orphans_before = 0;
 	json_decref(t->seen);
 	json_decref(t->states);
 	json_decref(t->canaries);
@@ -206,12 +273,20 @@ static int ref_setup(void *target, const struct vecs_cell *cell, const char **sk
 	env_set(t, "hypervisor", "KVM");
 	env_set(t, "storagetype", !strcmp(cell->storage, "local") ? "local" : "shared");
 	env_set(t, "storagetag", tag);
-	if ((r = call(t, "listZones", p_zone, &why))) {
+	/* a deployment's configuration may choose the zone and template (zone_id,
+	 * template_id); otherwise the first the API lists */
+	if (jstr(t->stack, "zone_id"))
+		env_set(t, "zoneid", jstr(t->stack, "zone_id"));
+	else if ((r = call(t, "listZones", p_zone, &why))) {
 		env_set(t, "zoneid", jstr(json_array_get(json_object_get(r, "zone"), 0), "id"));
 		json_decref(r);
 	}
 	if (!why && (r = call(t, "listTemplates", p_tpl, &why))) {
-		json_t *tpl = json_array_get(json_object_get(r, "template"), 0);
+		json_t *tpl = json_array_get(json_object_get(r, "template"), 0), *o;
+		size_t k;
+		json_array_foreach(json_object_get(r, "template"), k, o)
+			if (jstr(t->stack, "template_id") && !strcmp(jstr(o, "id") ?: "", jstr(t->stack, "template_id")))
+				tpl = o;
 		env_set(t, "templateid", jstr(tpl, "id"));
 		/* vecs-mgmt has no guest OS types; CloudStack's API only needs a uuid here */
 		env_set(t, "ostypeid", jstr(tpl, "ostypeid") ?: "8a0e8a6c-0000-4000-8000-000000000001");
@@ -224,9 +299,13 @@ static int ref_setup(void *target, const struct vecs_cell *cell, const char **sk
 		json_decref(r);
 	}
 	if (!why && (r = call(t, "listStoragePools", p_pool, &why))) {
-		json_t *p = json_object_get(r, "storagepool");
-		env_set(t, "poolid", jstr(json_array_get(p, 0), "id"));
-		env_set(t, "otherpoolid", jstr(json_array_get(p, 1), "id"));
+		json_t *p, *tagged[2] = { NULL, NULL };
+		size_t k = 0, i;
+		json_array_foreach(json_object_get(r, "storagepool"), i, p)
+			if (k < 2 && pool_tagged(p, tag))
+				tagged[k++] = p;
+		env_set(t, "poolid", jstr(tagged[0], "id"));
+		env_set(t, "otherpoolid", jstr(tagged[1], "id"));
 		json_decref(r);
 	}
 	if (why) {
@@ -236,6 +315,12 @@ static int ref_setup(void *target, const struct vecs_cell *cell, const char **sk
 	}
 	if (!ref_env(t, "templateid")) {
 		*skip = "the stack has no template registered";
+		return 0;
+	}
+	guest_env(t);
+	if (uses_guest_report(cell->scenario) && !ref_env(t, "guestkernel")) {
+		*skip = "no tiny guest for this target (make build/guest/vmlinuz, or VECS_GUEST_DIR; "
+			"guest_report needs the reference stack's hosts)";
 		return 0;
 	}
 	return 0;
@@ -307,16 +392,31 @@ static json_t *pool_of(struct vecs_reference *t, const char *pool_id, char **why
 	return pool;
 }
 
-/* The loop device the ScaleIO gateway backs volume id with (its state file). */
+/* A probe setting of the configured pool of this storage type, or NULL. */
+static const char *pool_probe(struct vecs_reference *t, const char *type, const char *key)
+{
+	json_t *p;
+	size_t i;
+
+	json_array_foreach(json_object_get(t->stack, "pools"), i, p)
+		if (!strcmp(jstr(p, "type") ?: "", type) && jstr(json_object_get(p, "probe"), key))
+			return jstr(json_object_get(p, "probe"), key);
+	return NULL;
+}
+
+/* The block device of ScaleIO volume id: the emulated gateway's state file names its
+ * loop device (probe.state_file); on a real SDC host, without a state file, it is
+ * /dev/disk/by-id/emc-vol-<probe.system_id>-<id>. */
 static int scaleio_device(struct vecs_reference *t, const char *vol_id, char *out, size_t len)
 {
-	char path[PATH_MAX + 32];
+	const char *state = pool_probe(t, "scaleio", "state_file");
 	json_t *st, *v;
 	size_t i;
 	int r = -ENOENT;
 
-	snprintf(path, sizeof(path), "%s/scaleio/state.json", t->stack_dir);
-	st = json_load_file(path, 0, NULL);
+	if (!state)
+		return -ENOENT;
+	st = json_load_file(state, 0, NULL);
 	json_array_foreach(json_object_get(st, "volumes"), i, v)
 		if (!strcmp(jstr(v, "id") ?: "", vol_id) && jstr(v, "loop")) {
 			snprintf(out, len, "%s", jstr(v, "loop"));
@@ -355,7 +455,10 @@ static int locate(struct vecs_reference *t, const char *volume_id, struct locate
 	type = jstr(pool, "type") ?: "";
 	ppath = jstr(pool, "path") ?: "";
 	if (!strcmp(type, "PowerFlex")) {
-		if (scaleio_device(t, vpath, loc->path, sizeof(loc->path)) < 0) {
+		const char *sys = pool_probe(t, "scaleio", "system_id");
+		if (!pool_probe(t, "scaleio", "state_file") && sys)
+			snprintf(loc->path, sizeof(loc->path), "/dev/disk/by-id/emc-vol-%s-%s", sys, vpath);
+		else if (scaleio_device(t, vpath, loc->path, sizeof(loc->path)) < 0) {
 			*why = strf("ScaleIO volume %s has no loop device in the gateway's state", vpath);
 			goto out;
 		}
@@ -455,6 +558,26 @@ static void image_opts(const struct located *loc, char *out, size_t len)
 	else
 		snprintf(out, len, "driver=luks,key-secret=sec0,file.driver=host_device,file.filename=%s",
 			 loc->path);
+}
+
+/* The guest-visible bytes [offset, offset + size) of the volume only: QEMU's raw driver
+ * windowed over its LUKS layer (offset and size 512-aligned; false otherwise). Reading
+ * back a canary this way decrypts 1 MiB instead of the whole volume (a ScaleIO loop
+ * device is read in full: ~7 s a verify on the reference stack). */
+static bool image_opts_window(const struct located *loc, uint64_t offset, uint64_t size,
+			      char *out, size_t len)
+{
+	if (offset % 512 || size % 512 || !size)
+		return false;
+	if (loc->qcow2)
+		snprintf(out, len, "driver=raw,offset=%llu,size=%llu,file.driver=qcow2,"
+			 "file.encrypt.key-secret=sec0,file.file.filename=%s",
+			 (unsigned long long)offset, (unsigned long long)size, loc->path);
+	else
+		snprintf(out, len, "driver=raw,offset=%llu,size=%llu,file.driver=luks,"
+			 "file.key-secret=sec0,file.file.driver=host_device,file.file.filename=%s",
+			 (unsigned long long)offset, (unsigned long long)size, loc->path);
+	return true;
 }
 
 /* Is the volume's VM running (then the canary goes in through its QEMU)? */
@@ -629,11 +752,11 @@ static int verify_canary(struct vecs_reference *t, const struct vecs_step *st, c
 {
 	json_t *c = json_object_get(t->canaries, st->label);
 	struct located loc;
-	char key[PATH_MAX + 64], out[PATH_MAX + 64], sec[PATH_MAX + 80], opts[PATH_MAX + 96];
+	char key[PATH_MAX + 64], out[PATH_MAX + 64], sec[PATH_MAX + 80], opts[PATH_MAX + 256];
 	const char *src;
 	uint64_t size, offset;
 	FILE *a = NULL, *b = NULL;
-	bool same = true;
+	bool same = true, window;
 	int r;
 
 	if (!c) {
@@ -649,7 +772,9 @@ static int verify_canary(struct vecs_reference *t, const struct vecs_step *st, c
 		return 0;
 	snprintf(sec, sizeof(sec), "secret,file=%s,id=sec0", key);
 	snprintf(out, sizeof(out), "%s/readback-%s.raw", t->work, st->label);
-	image_opts(&loc, opts, sizeof(opts));
+	window = image_opts_window(&loc, offset, size, opts, sizeof(opts));
+	if (!window)
+		image_opts(&loc, opts, sizeof(opts));
 	{
 		/* -U: a running guest may hold the image; the read goes through LUKS */
 		const char *argv[] = { "qemu-img", "convert", "-U", "-O", "raw", "--object", sec,
@@ -661,7 +786,7 @@ static int verify_canary(struct vecs_reference *t, const struct vecs_step *st, c
 		return 0;
 	a = fopen(src, "re");
 	b = fopen(out, "re");
-	if (!a || !b || fseeko(b, (off_t)offset, SEEK_SET) != 0) {
+	if (!a || !b || fseeko(b, window ? 0 : (off_t)offset, SEEK_SET) != 0) {
 		*why = strf("cannot read back %s", out);
 	} else {
 		char x[65536], y[65536];
@@ -680,6 +805,135 @@ static int verify_canary(struct vecs_reference *t, const struct vecs_step *st, c
 	if (b)
 		fclose(b);
 	unlink(out);
+	return 0;
+}
+
+/* ---- guest_report: what the tiny guest wrote and read, from its serial log ------------ */
+
+/* The label's canary stretch (as write_canary makes it) into DIR/canary-SEED-LABEL.raw,
+ * and the SHA-256 of those bytes in hex. */
+static int canary_source(struct vecs_reference *t, const char *seed, const char *label,
+			 uint64_t size, char *src, size_t len, char hex[65], char **why)
+{
+	unsigned char *buf = malloc(size), d[32];
+	unsigned int dl = 0;
+	struct vecs_canary c;
+	FILE *f;
+	int r = -EIO;
+
+	snprintf(src, len, "%s/canary-%s-%s.raw", t->work, seed, label);
+	f = fopen(src, "we");
+	if (f && buf && vecs_canary_init(&c, seed, NULL) == 0) {
+		if (vecs_canary_fill(&c, label_stream_offset(label), buf, size, NULL) == 0 &&
+		    fwrite(buf, 1, size, f) == size &&
+		    EVP_Digest(buf, size, d, &dl, EVP_sha256(), NULL) == 1)
+			r = 0;
+		vecs_canary_free(&c);
+	}
+	free(buf);
+	if (f && fclose(f) != 0)
+		r = -EIO;
+	for (unsigned i = 0; r == 0 && i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", d[i]);
+	if (r < 0)
+		*why = strf("cannot write the canary source %s", src);
+	return r;
+}
+
+/* The last up-to-cap bytes of a file, NUL-terminated ("" when it cannot be read). */
+static void file_tail(const char *path, char *out, size_t cap)
+{
+	FILE *f = fopen(path, "re");
+	size_t n = 0;
+
+	if (f && fseeko(f, 0, SEEK_END) == 0) {
+		off_t end = ftello(f);
+		fseeko(f, end > (off_t)cap - 1 ? end - (off_t)cap + 1 : 0, SEEK_SET);
+		n = fread(out, 1, cap - 1, f);
+	}
+	if (f)
+		fclose(f);
+	out[n] = '\0';
+	for (size_t i = 0; i < n; i++)
+		if (out[i] == '\0')
+			out[i] = ' ';
+}
+
+/* Wait for the guest's verdict in its serial log: "read ok" or a FAILED line. The text
+ * goes to buf; 1 = verdict there, 0 = timeout. */
+static int guest_wait(const char *log, char *buf, size_t cap)
+{
+	for (int i = 0; i < GUEST_REPORT_TIMEOUT_S * 10; i++) {
+		file_tail(log, buf, cap);
+		if (strstr(buf, "vecs-guest: read ok") || strstr(buf, " FAILED: "))
+			return 1;
+		usleep(100000);
+	}
+	return 0;
+}
+
+/* Check the guest's report against the step: the io line names the step's offset, size
+ * and label; the digest is that of the cell's canary for the label; it read back. */
+static void guest_judge(const char *text, const struct vecs_step *st, const char *hex,
+			char **why)
+{
+	char want[160], *w = strstr(text, "vecs-guest: wrote ");
+	const char *f = strstr(text, " FAILED: ");
+	unsigned long long n = 0;
+	char got[65] = "";
+
+	const char *io;
+
+	snprintf(want, sizeof(want), " offset=%llu size=%llu label=%s",
+		 (unsigned long long)st->offset, (unsigned long long)st->size, st->label);
+	io = strstr(text, want);
+	if (f)
+		*why = strf("the guest reports a failure: %.200s", f + 9);
+	/* the serial console ends lines with \r\n */
+	else if (!io || (io[strlen(want)] != '\r' && io[strlen(want)] != '\n'))
+		*why = strf("the guest's io line does not say%s (the template's kernel command "
+			    "line and the step disagree)", want);
+	else if (!w || sscanf(w, "vecs-guest: wrote %llu bytes ok sha256=%64[0-9a-f]", &n, got) != 2)
+		*why = strf("no 'vecs-guest: wrote N bytes ok sha256=H' line");
+	else if (n != st->size || strcmp(got, hex))
+		*why = strf("the guest wrote %llu bytes with sha256 %s; the canary of this cell "
+			    "and label is %llu bytes with sha256 %s", n, got,
+			    (unsigned long long)st->size, hex);
+	else if (!strstr(w, "vecs-guest: read ok"))
+		*why = strf("the guest did not report 'vecs-guest: read ok'");
+}
+
+static int guest_report(struct vecs_reference *t, const struct vecs_step *st, const char *vol,
+			const char *vm, const char *seed, char **why)
+{
+	char inst[128], host[64], log[PATH_MAX + 256], src[PATH_MAX + 64], hex[65];
+	char *text = malloc(65536);
+
+	if (!text || !vm_running(t, vm, inst, sizeof(inst), host, sizeof(host))) {
+		*why = text ? strf("VM %s is not running: no guest to report", vm) : strf("out of memory");
+		free(text);
+		return 0;
+	}
+	/* the agent's serial log of the domain (reference-impl/agent/README.md) */
+	snprintf(log, sizeof(log), "%s/hosts/%s/serial/%s.log", t->stack_dir, host, inst);
+	if (canary_source(t, seed, st->label, st->size, src, sizeof(src), hex, why) < 0) {
+		free(text);
+		return 0;
+	}
+	if (!guest_wait(log, text, 65536))
+		*why = strf("no verdict of the guest in %s after %d s (a kvm domain where the "
+			    "guest hangs? VECS_DOMAIN_TYPE=qemu makes the stack's agents use TCG); "
+			    "log ends: %.300s", log, GUEST_REPORT_TIMEOUT_S,
+			    strlen(text) > 300 ? text + strlen(text) - 300 : text);
+	else
+		guest_judge(text, st, hex, why);
+	/* a verify_canary of the label reads these bytes back through LUKS, from outside */
+	if (!*why)
+		json_object_set_new(t->canaries, st->label,
+				    json_pack("{s:s, s:I, s:I, s:s}", "volume", vol, "size",
+					      (json_int_t)st->size, "offset", (json_int_t)st->offset,
+					      "source", src));
+	free(text);
 	return 0;
 }
 
@@ -744,6 +998,9 @@ static int ref_checkpoint(void *target, const struct vecs_step *st, const char *
 		s = state_text(t, &why);
 		json_object_set_new(t->states, st->label, json_string(s ? s : ""));
 		free(s);
+		break;
+	case VECS_CP_GUEST_REPORT:
+		guest_report(t, st, vol, vm, seed, &why);
 		break;
 	case VECS_CP_VERIFY_UNCHANGED:
 		s = state_text(t, &why);
@@ -838,69 +1095,304 @@ static int on_hit(const struct vecs_scan_hit *hit, void *ctx)
 	return 0;
 }
 
+static void libvirt_quiet(void *ctx, virErrorPtr e)
+{
+	(void)ctx;
+	(void)e; /* errors are read with virGetLastErrorMessage where they matter */
+}
+
+/* The run's connection to host i's libvirtd (opened on first use, kept until close;
+ * reopened once when it broke). */
+static virConnectPtr host_conn(struct vecs_reference *t, size_t i, const char *uri, bool reopen)
+{
+	if (i >= sizeof(t->conn) / sizeof(t->conn[0]))
+		return NULL;
+	if (t->conn[i] && reopen) {
+		virConnectClose(t->conn[i]);
+		t->conn[i] = NULL;
+	}
+	if (!t->conn[i]) {
+		virSetErrorFunc(NULL, libvirt_quiet);
+		t->conn[i] = virConnectOpen(uri);
+		if (i >= t->n_conn)
+			t->n_conn = i + 1;
+	}
+	return t->conn[i];
+}
+
+/* The secret uuids the disks of the running domains name, space-separated. */
+static char *secrets_in_use(virConnectPtr c, char **why)
+{
+	virDomainPtr *doms = NULL;
+	char *used = strdup("");
+	int n = virConnectListAllDomains(c, &doms, VIR_CONNECT_LIST_DOMAINS_ACTIVE);
+
+	if (n < 0) {
+		*why = strf("listing the running domains: %s", virGetLastErrorMessage());
+		free(used);
+		return NULL;
+	}
+	for (int k = 0; k < n; k++) {
+		char *xml = used ? virDomainGetXMLDesc(doms[k], 0) : NULL, *p, *u;
+		for (p = xml; p && (p = strstr(p, "<secret type='passphrase' uuid='")); p += 32) {
+			u = strf("%s %.36s", used, p + 32);
+			free(used);
+			used = u;
+		}
+		free(xml);
+		virDomainFree(doms[k]);
+	}
+	free(doms);
+	if (!used)
+		*why = strf("out of memory");
+	return used;
+}
+
+/* Host h's secrets that no running domain uses: NULL when none, else which. */
+static char *host_secrets_left(virConnectPtr c, const char *host, char **why)
+{
+	virSecretPtr *secs = NULL;
+	char *used = secrets_in_use(c, why), *left = NULL;
+	int n;
+
+	if (!used)
+		return NULL;
+	n = virConnectListAllSecrets(c, &secs, 0);
+	if (n < 0)
+		*why = strf("listing the secrets: %s", virGetLastErrorMessage());
+	for (int k = 0; k < n; k++) {
+		char uuid[VIR_UUID_STRING_BUFLEN];
+		if (!left && virSecretGetUUIDString(secs[k], uuid) == 0 && !strstr(used, uuid))
+			left = strf("host %s keeps libvirt secret %s, which no running domain uses", host,
+				    uuid);
+		virSecretFree(secs[k]);
+	}
+	free(secs);
+	free(used);
+	return left;
+}
+
 /* Every libvirt secret on every host must belong to a disk of a domain running there:
  * CloudStack defines them on start, attach and before migration, and undefines them on
- * stop, detach and after migration. NULL when that holds, else which one is left. */
+ * stop, detach and after migration. NULL when that holds, else which one is left.
+ * Through the libvirt API on one connection per host for the run (the virsh processes
+ * this took before cost ~40 s of a full matrix). */
 static char *secrets_left(struct vecs_reference *t)
 {
-	char *list = malloc(1 << 16), *xml = malloc(1 << 20), *why = NULL;
+	char *why = NULL, *left = NULL;
 	json_t *h;
 	size_t i;
 
-	if (!list || !xml) {
-		free(list);
-		free(xml);
-		return strf("out of memory");
-	}
 	json_array_foreach(json_object_get(t->stack, "hosts"), i, h) {
 		const char *uri = jstr(h, "libvirt_uri");
-		const char *ls[] = { "virsh", "-c", uri, "secret-list", NULL };
-		const char *doms[] = { "virsh", "-c", uri, "list", "--name", NULL };
-		char *used = strdup(""), *save = NULL, *line;
+		virConnectPtr c = uri ? host_conn(t, i, uri, false) : NULL;
 
-		if (!uri || !used || virsh(doms, list, 1 << 16, &why) < 0) {
-			free(used);
-			break;
-		}
-		/* the secret uuids the running domains' disks name */
-		for (line = strtok_r(list, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-			const char *dx[] = { "virsh", "-c", uri, "dumpxml", line, NULL };
-			char *p, *n;
-			if (!*line || virsh(dx, xml, 1 << 20, &why) < 0)
-				continue;
+		if (!c || !virConnectIsAlive(c))
+			c = uri ? host_conn(t, i, uri, true) : NULL;
+		if (!c)
+			return strf("host %s: cannot connect to libvirtd at %s: %s", jstr(h, "name") ?: "?",
+				    uri ? uri : "(no libvirt_uri)", virGetLastErrorMessage());
+		left = host_secrets_left(c, jstr(h, "name") ?: "?", &why);
+		if (why) {
+			/* libvirtd restarted under a connection that still looked alive (a
+			 * fault does that): once more on a new connection */
 			free(why);
 			why = NULL;
-			for (p = xml; (p = strstr(p, "<secret type='passphrase' uuid='")); p += 32) {
-				n = strf("%s %.36s", used, p + 32);
-				free(used);
-				used = n;
-			}
+			free(left);
+			c = host_conn(t, i, uri, true);
+			left = c ? host_secrets_left(c, jstr(h, "name") ?: "?", &why)
+				 : strf("host %s: cannot connect to libvirtd at %s: %s",
+					jstr(h, "name") ?: "?", uri, virGetLastErrorMessage());
 		}
-		if (virsh(ls, list, 1 << 16, &why) == 0) {
-			/* " UUID   Usage" header and dashes, then one "uuid  volume path" per line */
-			for (line = strtok_r(list, "\n", &save); line && !why; line = strtok_r(NULL, "\n", &save)) {
-				char uuid[40] = "";
-				bool is_uuid;
-				if (sscanf(line, " %36s", uuid) != 1 || strlen(uuid) != 36)
-					continue;
-				is_uuid = true;
-				for (int c = 0; c < 36; c++)
-					is_uuid &= (c == 8 || c == 13 || c == 18 || c == 23)
-							   ? uuid[c] == '-'
-							   : isxdigit((unsigned char)uuid[c]) != 0;
-				if (!is_uuid)
-					continue; /* the table's header and rule */
-				if (!strstr(used, uuid))
-					why = strf("host %s keeps libvirt secret %s, which no running domain uses",
-						   jstr(h, "name"), uuid);
-			}
+		if (why) {
+			char *w = strf("host %s: %s", jstr(h, "name") ?: "?", why);
+			free(why);
+			free(left);
+			return w;
 		}
-		free(used);
-		if (why)
-			break;
+		if (left)
+			return left;
 	}
-	free(list);
-	free(xml);
+	return NULL;
+}
+
+/* Key files left in an agent's private key directory (hosts/<h>/agent-keys): each
+ * command's key file is deleted when the command ends, so between steps there is none. */
+static char *stray_key_files(struct vecs_reference *t)
+{
+	char hosts[PATH_MAX + 8], *why = NULL;
+	DIR *d;
+	struct dirent *e;
+
+	if (!t->stack_dir[0])
+		return strf("no_stray_key_file needs the agents' key directories, which only the "
+			    "reference target knows (a cloudstack target has no stack directory)");
+	snprintf(hosts, sizeof(hosts), "%s/hosts", t->stack_dir);
+	d = opendir(hosts);
+	while (d && !why && (e = readdir(d))) {
+		char keys[PATH_MAX + 300];
+		DIR *k;
+		struct dirent *f;
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(keys, sizeof(keys), "%s/%s/agent-keys", hosts, e->d_name);
+		if (!(k = opendir(keys)))
+			continue;
+		while (!why && (f = readdir(k)))
+			if (f->d_name[0] != '.')
+				why = strf("key file %s/%s outlived its command", keys, f->d_name);
+		closedir(k);
+	}
+	if (d)
+		closedir(d);
+	return why;
+}
+
+static bool in_baseline(struct vecs_reference *t, const char *entry)
+{
+	json_t *e;
+	size_t i;
+
+	json_array_foreach(t->baseline, i, e)
+		if (!strcmp(json_string_value(e) ?: "", entry))
+			return true;
+	return false;
+}
+
+/* What is on storage before a cell runs: the files in the pool directories and the
+ * ScaleIO gateway's volumes. A leftover of an earlier cell is that cell's finding, so
+ * the storage-side checks of this cell look only at what is new. */
+static json_t *storage_listing(struct vecs_reference *t)
+{
+	json_t *out = json_array(), *p, *st, *v;
+	char path[PATH_MAX + 300];
+	size_t i;
+
+	json_array_foreach(json_object_get(t->stack, "pools"), i, p) {
+		const char *dir = jstr(json_object_get(p, "probe"), "path");
+		DIR *d = dir ? opendir(dir) : NULL;
+		struct dirent *e;
+		while (d && (e = readdir(d)))
+			if (e->d_name[0] != '.') {
+				snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+				json_array_append_new(out, json_string(path));
+			}
+		if (d)
+			closedir(d);
+	}
+	snprintf(path, sizeof(path), "%s/scaleio/state.json", t->stack_dir);
+	st = json_load_file(path, 0, NULL);
+	json_array_foreach(json_object_get(st, "volumes"), i, v)
+		if (jstr(v, "id")) {
+			snprintf(path, sizeof(path), "scaleio:%s", jstr(v, "id"));
+			json_array_append_new(out, json_string(path));
+		}
+	json_decref(st);
+	return out;
+}
+
+/* The other direction: every file in a pool directory, and every volume the ScaleIO
+ * gateway keeps, belongs to a volume (or snapshot) the API lists. A failed operation
+ * that leaves a half-made volume behind breaks this. */
+static char *orphans_on_storage(struct vecs_reference *t, json_t *volumes)
+{
+	const char *ps[] = { "listall", "true", NULL };
+	char *why = NULL, *snaps = NULL, path[PATH_MAX + 32];
+	json_t *p, *v, *st, *sr;
+	size_t i, k;
+
+	sr = call(t, "listSnapshots", ps, &why);
+	free(why);
+	why = NULL;
+	snaps = sr ? json_dumps(sr, JSON_COMPACT) : NULL;
+	json_decref(sr);
+	json_array_foreach(json_object_get(t->stack, "pools"), i, p) {
+		const char *dir = jstr(json_object_get(p, "probe"), "path");
+		DIR *d;
+		struct dirent *e;
+		if (!dir || why || !(d = opendir(dir)))
+			continue;
+		while (!why && (e = readdir(d))) {
+			bool known = e->d_name[0] == '.';
+			snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+			known |= in_baseline(t, path);
+			json_array_foreach(volumes, k, v)
+				known |= !strcmp(jstr(v, "path") ?: "", e->d_name);
+			known |= snaps && strstr(snaps, e->d_name);
+			if (!known)
+				why = strf("%s/%s is on primary storage, but no volume the API lists is "
+					   "there (left by a failed operation?)",
+					   dir, e->d_name);
+		}
+		closedir(d);
+	}
+	snprintf(path, sizeof(path), "%s/scaleio/state.json", t->stack_dir);
+	st = why ? NULL : json_load_file(path, 0, NULL);
+	json_array_foreach(json_object_get(st, "volumes"), i, v) {
+		const char *id = jstr(v, "id");
+		bool known = !id;
+		json_t *w;
+		char key[128];
+		snprintf(key, sizeof(key), "scaleio:%s", id ?: "");
+		known |= in_baseline(t, key);
+		json_array_foreach(volumes, k, w)
+			known |= id && !strcmp(jstr(w, "path") ?: "", id);
+		known |= snaps && id && strstr(snaps, id);
+		if (!known && !why)
+			why = strf("ScaleIO volume %s exists on the gateway, but no volume the API lists "
+				   "is on it (left by a failed operation?)",
+				   id);
+	}
+	json_decref(st);
+	free(snaps);
+	return why;
+}
+
+/* Every volume the API lists as Ready with a path has its bytes where the pool says,
+ * and an encrypted one (a passphrase in the database) carries a LUKS1 header. */
+static char *api_vs_storage(struct vecs_reference *t, const char *only)
+{
+	const char *p[] = { "listall", "true", NULL };
+	char *why = NULL;
+	json_t *r = call(t, "listVolumes", p, &why), *v;
+	size_t i;
+
+	json_array_foreach(json_object_get(r, "volume"), i, v) {
+		const char *uuid = jstr(v, "id");
+		struct located loc;
+		struct stat st;
+		struct vecs_volume_pass vp;
+		char *w = NULL;
+		if (why || !uuid || (only && strcmp(only, uuid)))
+			continue;
+		if (strcmp(jstr(v, "state") ?: "", "Ready") || !jstr(v, "path") || !jstr(v, "storageid"))
+			continue;
+		if (locate(t, uuid, &loc, &w) < 0) {
+			why = strf("volume %s is Ready but its bytes cannot be found: %s", uuid, w ? w : "");
+			free(w);
+			continue;
+		}
+		if (stat(loc.path, &st) < 0) {
+			why = strf("volume %s is Ready at %s, which does not exist", uuid, loc.path);
+			continue;
+		}
+		if (vecs_dbprobe_volume(t->db, uuid, &vp, NULL) < 0)
+			continue;
+		if (vp.has_passphrase) {
+			struct inspect_result ir;
+			struct vecs_err e2 = { 0 };
+			if (vecs_inspect(loc.path, NULL, vecs_profile_default(), &ir, &e2) < 0)
+				why = strf("encrypted volume %s (%s) has no readable LUKS1 header: %s", uuid,
+					   loc.path, e2.msg);
+			else if (!ir.pass)
+				why = strf("encrypted volume %s (%s): %s", uuid, loc.path,
+					   ir.findings.n ? ir.findings.items[0].message : "header not conformant");
+		}
+		vecs_volume_pass_release(&vp);
+	}
+	if (!why && !only)
+		why = orphans_on_storage(t, json_object_get(r, "volume"));
+	json_decref(r);
 	return why;
 }
 
@@ -925,9 +1417,12 @@ static int ref_invariant(void *target, enum vecs_invariant inv, const char *volu
 		struct vecs_scan *scan = NULL;
 		if (vecs_scan_new(&scan, t->cell->seed, &so, err) < 0)
 			return err->code;
-		/* every byte the stack keeps: pools, NFS export, ScaleIO backing files,
-		 * secondary storage, logs, the hosts' private directories */
-		vecs_scan_path(scan, t->stack_dir, NULL);
+		/* every byte the target keeps (scan.at_rest): for the reference stack its
+		 * whole directory (pools, NFS export, ScaleIO backing files, secondary storage,
+		 * logs, the hosts' private directories) */
+		json_t *d;
+		json_array_foreach(json_object_get(json_object_get(t->stack, "scan"), "at_rest"), i, d)
+			vecs_scan_path(scan, json_string_value(d), NULL);
 		if (vecs_scan_get_stats(scan)->hits)
 			why = strf("canary plaintext of this cell at rest: %s", where);
 		vecs_scan_free(scan);
@@ -935,13 +1430,15 @@ static int ref_invariant(void *target, enum vecs_invariant inv, const char *volu
 	}
 	case VECS_INV_NO_SECRET_IN_LOGS: {
 		json_t *pp = cell_passphrases(t, &why), *p;
-		char where[PATH_MAX] = "", logs[PATH_MAX + 8], hosts[PATH_MAX + 8];
-		snprintf(logs, sizeof(logs), "%s/logs", t->stack_dir);
-		snprintf(hosts, sizeof(hosts), "%s/hosts", t->stack_dir);
+		json_t *logs = json_object_get(json_object_get(t->stack, "scan"), "logs"), *d;
+		char where[PATH_MAX] = "";
+		size_t k;
+		/* scan.logs: for the reference stack, logs/ and hosts/ */
 		json_array_foreach(pp, i, p)
-			if (!why && (tree_contains(logs, json_string_value(p), where, sizeof(where)) ||
-				     tree_contains(hosts, json_string_value(p), where, sizeof(where))))
-				why = strf("a volume passphrase appears in %s", where);
+			json_array_foreach(logs, k, d)
+				if (!why && tree_contains(json_string_value(d), json_string_value(p), where,
+							  sizeof(where)))
+					why = strf("a volume passphrase appears in %s", where);
 		json_decref(pp);
 		break;
 	}
@@ -968,6 +1465,21 @@ static int ref_invariant(void *target, enum vecs_invariant inv, const char *volu
 	}
 	case VECS_INV_NO_LIBVIRT_SECRET_LEFT:
 		why = secrets_left(t);
+		break;
+	case VECS_INV_NO_ORPHAN_PASSPHRASE: {
+		int64_t orphans = 0;
+		if (vecs_dbprobe_orphans(t->db, &orphans, err) < 0)
+			return err->code;
+		if (orphans > t->orphans_before)
+			why = strf("%lld passphrase rows are referenced by no volume (%lld before the cell)",
+				   (long long)orphans, (long long)t->orphans_before);
+		break;
+	}
+	case VECS_INV_NO_STRAY_KEY_FILE:
+		why = stray_key_files(t);
+		break;
+	case VECS_INV_API_MATCHES_STORAGE:
+		why = api_vs_storage(t, volume);
 		break;
 	default:
 		if (!ids)
@@ -1128,13 +1640,35 @@ static int ref_teardown(void *target, const struct vecs_cell *cell, struct vecs_
 
 /* ---- open / close -------------------------------------------------------------------- */
 
-int vecs_reference_open(struct vecs_reference **out, const char *stack_dir, bool start,
-			const char *bin_dir, const char *work_dir, FILE *progress,
-			struct vecs_err *err)
+/* The database key: db.encryption_key, or the first line of db.encryption_key_file. */
+static int db_key(json_t *db, char *key, size_t len, struct vecs_err *err)
+{
+	const char *file = jstr(db, "encryption_key_file");
+	FILE *f;
+	bool ok;
+
+	if (jstr(db, "encryption_key")) {
+		snprintf(key, len, "%s", jstr(db, "encryption_key"));
+		return 0;
+	}
+	if (!file)
+		return vecs_err_set(err, -ENOENT, "the target configuration has no db.encryption_key "
+				    "or db.encryption_key_file (db.cloud.encrypt.secret)");
+	if (!(f = fopen(file, "re")))
+		return vecs_err_set(err, -errno, "cannot read the database key file %s: %s", file,
+				    strerror(errno));
+	ok = fgets(key, (int)len, f) != NULL;
+	fclose(f);
+	key[strcspn(key, "\r\n")] = '\0';
+	return ok && key[0] ? 0 : vecs_err_set(err, -EINVAL, "the database key file %s is empty", file);
+}
+
+int vecs_reference_open_config(struct vecs_reference **out, json_t *conf, const char *bin_dir,
+			       const char *work_dir, struct vecs_err *err)
 {
 	struct vecs_reference *t = calloc(1, sizeof(*t));
-	char path[PATH_MAX + 32];
-	json_t *db;
+	char key[512];
+	json_t *db = json_object_get(conf, "db");
 	int r;
 
 	*out = NULL;
@@ -1142,41 +1676,84 @@ int vecs_reference_open(struct vecs_reference **out, const char *stack_dir, bool
 		return vecs_err_set(err, -ENOMEM, "out of memory");
 	snprintf(t->bin, sizeof(t->bin), "%s", bin_dir);
 	snprintf(t->work, sizeof(t->work), "%s", work_dir);
-	t->progress = progress;
-	mkdir(stack_dir, 0700);
-	if (!realpath(stack_dir, t->stack_dir) || strlen(t->stack_dir) > PATH_MAX - 256) {
-		free(t);
-		return vecs_err_set(err, -ENOENT, "stack directory %s is not usable", stack_dir);
-	}
-	if (start) {
-		struct vecs_stack_opts so = { .dir = t->stack_dir, .bin_dir = bin_dir, .db = "sqlite",
-					      .kdf = "fast", .hosts = 2, .timeout_s = 300,
-					      .progress = progress, .owner = getpid() };
-		r = vecs_stack_up(&so, err);
-		if (r < 0) {
-			free(t);
-			return r;
-		}
-		t->started = true;
-	}
-	snprintf(path, sizeof(path), "%s/stack.json", t->stack_dir);
-	t->stack = json_load_file(path, 0, NULL);
-	if (!t->stack) {
-		vecs_reference_close(t);
-		return vecs_err_set(err, -ENOENT, "no %s: is the stack up?", path);
-	}
-	r = vecs_api_new(&t->api, jstr(t->stack, "api_url") ?: "", jstr(t->stack, "api_key") ?: "",
-			 jstr(t->stack, "secret_key") ?: "", err);
-	db = json_object_get(t->stack, "db");
+	t->stack = json_incref(conf);
+	r = vecs_api_new(&t->api, jstr(conf, "api_url") ?: "", jstr(conf, "api_key") ?: "",
+			 jstr(conf, "secret_key") ?: "", err);
+	if (r == 0 && strcmp(jstr(db, "encryptor_version") ?: "V2", "V2"))
+		r = vecs_err_set(err, -ENOTSUP, "db.encryptor_version %s: the database probe reads V2 "
+				 "(AES-256-GCM) values only", jstr(db, "encryptor_version"));
+	if (r == 0)
+		r = db_key(db, key, sizeof(key), err);
 	if (r == 0)
 		r = vecs_dbprobe_open(&t->db, jstr(db, "kind") ?: "sqlite",
-				      jstr(db, "path") ?: jstr(db, "dsn") ?: "",
-				      jstr(db, "encryption_key") ?: "", err);
+				      jstr(db, "path") ?: jstr(db, "dsn") ?: "", key, err);
+	explicit_bzero(key, sizeof(key));
 	if (r < 0) {
 		vecs_reference_close(t);
 		return r;
 	}
 	*out = t;
+	return 0;
+}
+
+int vecs_reference_config(const char *stack_dir, json_t **out, struct vecs_err *err)
+{
+	char path[PATH_MAX + 32];
+	json_t *conf, *scan, *p;
+	size_t i;
+
+	snprintf(path, sizeof(path), "%s/stack.json", stack_dir);
+	conf = json_load_file(path, 0, NULL);
+	if (!conf)
+		return vecs_err_set(err, -ENOENT, "no %s: is the stack up?", path);
+	/* what only this stack has: its directory holds every byte at rest, its logs and
+	 * the hosts' private directories are where a leaked passphrase would be */
+	scan = json_pack("{s:[s], s:[s+, s+]}", "at_rest", stack_dir, "logs", stack_dir, "/logs",
+			 stack_dir, "/hosts");
+	json_object_set_new(conf, "scan", scan);
+	json_array_foreach(json_object_get(conf, "pools"), i, p)
+		if (!strcmp(jstr(p, "type") ?: "", "scaleio")) {
+			snprintf(path, sizeof(path), "%s/scaleio/state.json", stack_dir);
+			json_object_set_new(json_object_get(p, "probe"), "state_file", json_string(path));
+		}
+	json_object_set_new(conf, "format", json_string("vecs-target-1"));
+	*out = conf;
+	return 0;
+}
+
+int vecs_reference_open(struct vecs_reference **out, const char *stack_dir, bool start,
+			const char *bin_dir, const char *work_dir, FILE *progress,
+			struct vecs_err *err)
+{
+	char dir[PATH_MAX];
+	json_t *conf = NULL;
+	int r;
+
+	*out = NULL;
+	mkdir(stack_dir, 0700);
+	if (!realpath(stack_dir, dir) || strlen(dir) > PATH_MAX - 256)
+		return vecs_err_set(err, -ENOENT, "stack directory %s is not usable", stack_dir);
+	if (start) {
+		struct vecs_stack_opts so = { .dir = dir, .bin_dir = bin_dir, .db = "sqlite",
+					      .kdf = "fast", .hosts = 2, .timeout_s = 300,
+					      .progress = progress, .owner = getpid() };
+		r = vecs_stack_up(&so, err);
+		if (r < 0)
+			return r;
+	}
+	r = vecs_reference_config(dir, &conf, err);
+	if (r == 0)
+		r = vecs_reference_open_config(out, conf, bin_dir, work_dir, err);
+	json_decref(conf);
+	if (r < 0) {
+		struct vecs_err e2 = { 0 };
+		if (start && vecs_stack_down(dir, progress, &e2) < 0 && progress)
+			fprintf(progress, "stack down: %s\n", e2.msg);
+		return r;
+	}
+	snprintf((*out)->stack_dir, sizeof((*out)->stack_dir), "%s", dir);
+	(*out)->started = start;
+	(*out)->progress = progress;
 	return 0;
 }
 
@@ -1186,11 +1763,15 @@ void vecs_reference_close(struct vecs_reference *t)
 
 	if (!t)
 		return;
+	for (size_t i = 0; i < t->n_conn; i++)
+		if (t->conn[i])
+			virConnectClose(t->conn[i]);
 	vecs_api_free(t->api);
 	vecs_dbprobe_close(t->db);
 	json_decref(t->stack);
 	json_decref(t->seen);
 	json_decref(t->states);
+	json_decref(t->baseline);
 	json_decref(t->canaries);
 	if (t->started && vecs_stack_down(t->stack_dir, t->progress, &err) < 0 && t->progress)
 		fprintf(t->progress, "stack down: %s\n", err.msg);
@@ -1207,3 +1788,41 @@ const struct vecs_target_ops vecs_reference_ops = {
 	.teardown = ref_teardown,
 	.free_result = ref_free_result,
 };
+
+/* ---- for the fault runner (harness/faults) ------------------------------------------ */
+
+const char *vecs_reference_stack_dir(const struct vecs_reference *t)
+{
+	return t->stack_dir;
+}
+
+const char *vecs_reference_bin_dir(const struct vecs_reference *t)
+{
+	return t->bin;
+}
+
+int vecs_reference_volume_bytes(struct vecs_reference *t, const char *volume_id, char *path,
+				size_t len, bool *qcow2, struct vecs_err *err)
+{
+	struct located loc;
+	char *why = NULL;
+
+	if (locate(t, volume_id, &loc, &why) < 0) {
+		int r = vecs_err_set(err, -ENOENT, "%s", why ? why : "volume not found");
+		free(why);
+		return r;
+	}
+	snprintf(path, len, "%s", loc.path);
+	*qcow2 = loc.qcow2;
+	return 0;
+}
+
+void vecs_reference_env_override(struct vecs_reference *t, const char *key, const char *value)
+{
+	for (int i = 0; i < t->n_env; i++)
+		if (!strcmp(t->env_key[i], key)) {
+			snprintf(t->env_val[i], sizeof(t->env_val[i]), "%s", value);
+			return;
+		}
+	env_set(t, key, value);
+}

@@ -20,4 +20,8 @@ int vecs_err_set(struct vecs_err *err, int code, const char *fmt, ...)
 
 void vecs_err_clear(struct vecs_err *err);
 
+/* A reason as a new string (printf-style), for checks that answer "why not" as text the
+ * caller frees; NULL only when out of memory. */
+char *vecs_strf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 #endif

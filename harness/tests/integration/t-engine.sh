@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# The scenario engine's command line: `vecs list`, `vecs run --dry-run`, the refusal of
-# a real run while no target exists, and the report goldens against their schemas.
+# The scenario engine's command line: `vecs list`, `vecs run --dry-run`, usage errors
+# of a real run, and the report goldens against their schemas.
 . "$(dirname "$0")/lib.sh"
 
 test_list_json_has_19_operations() {
 	"$VECS" list --json >list.json
-	jq_true list.json '.scenarios | length == 19'
-	jq_true list.json '[.scenarios[].operation] | unique | length == 19'
+	# 19 matrix rows, and guest/guest-transparency (no matrix row)
+	jq_true list.json '[.scenarios[] | select(.matrix_row != null)] | length == 19'
+	jq_true list.json '[.scenarios[].operation] | unique | length == 20'
+	jq_true list.json '.scenarios[] | select(.operation == "guest-transparency") | .matrix_row == null and .needs.guest'
 	jq_true list.json '[.scenarios[] | select(.expected == "refused")] | length == 7'
 	jq_true list.json '.scenarios[] | select(.operation == "migrate-volume") | .expected == "supported" and .needs.pools == 2'
 	jq_true list.json '.scenarios[] | select(.operation == "migrate-instance") | .needs.hosts == 2'
@@ -17,14 +19,33 @@ test_list_json_has_19_operations() {
 	grep -q '^resize-volume  *supported  *nfs,local,smp,scaleio' list.txt || fail "text listing: $(cat list.txt)"
 }
 
-test_list_faults_is_not_implemented() {
-	expect_exit 2 "$VECS" list --faults 2>err
-	grep -q 'fault catalog is not implemented yet' err || fail "message: $(cat err)"
+# The fault catalog: at least 40 kinds over six layers, each with where it applies and
+# the scenario step it is armed around (harness/faults/catalog.c); the fault cells.
+test_list_faults() {
+	"$VECS" list --faults --json >faults.json
+	jq_true faults.json '.fault_kinds >= 40 and (.faults | length) == .fault_kinds'
+	jq_true faults.json '[.faults[].layer] | unique == ["capability","clock","corruption","crash","io","service"]'
+	jq_true faults.json '[.faults[] | (.storage | length) > 0 and .scenario != null and .at_step != null] | all'
+	jq_true faults.json '[.faults[] | select((.storage | length) < 4) | .storage_note != null] | all'
+	jq_true faults.json '.faults[] | select(.id == "crash-sweep-create") | .sweep_points >= 11'
+	cells=$(jq .cells faults.json)
+	"$VECS" list --faults >faults.txt
+	grep -q "^io-eio-write-deploy  *io  *nfs,local,smp,scaleio  *fails " faults.txt ||
+		fail "text listing: $(head -3 faults.txt)"
+	grep -q "fault kinds (.*), $cells cells per profile" faults.txt || fail "$(tail -4 faults.txt)"
+	# the fault cells: ids with sweep points, seeds printed, the step they are armed at
+	"$VECS" run --faults --dry-run --seed 0123456789abcdef --only 'crash-sweep-create@2/*' >dry
+	grep -q "^vecs run --dry-run: 4 cells of $cells " dry || fail "$(head -2 dry)"
+	grep -q '^cell crash-sweep-create@2/nfs/cloudstack-4.18  seed [0-9a-f]\{16\}$' dry ||
+		fail "$(grep '^cell' dry)"
+	# faults reach into the deployment: not against a cloudstack target
+	expect_exit 2 "$VECS" run --faults --target cloudstack --target-config /dev/null 2>err
+	grep -q 'reference only' err || fail "$(cat err)"
 }
 
 test_dry_run_resize_nfs() {
 	"$VECS" run --dry-run --storage nfs --only 'resize-volume/*' --seed 0123456789abcdef >out
-	grep -q '^vecs run --dry-run: 1 cell of 76 ' out || fail "header: $(head -3 out)"
+	grep -q '^vecs run --dry-run: 1 cell of 80 ' out || fail "header: $(head -3 out)"
 	grep -q '^run seed: 0123456789abcdef' out || fail "no run seed"
 	grep -q '^cell resize-volume/nfs/cloudstack-4.18  seed [0-9a-f]\{16\}$' out || fail "no cell line"
 	[ "$(grep -c '^cell ' out)" -eq 1 ] || fail "more than one cell"
@@ -48,22 +69,29 @@ test_dry_run_refused_row_shows_message() {
 
 test_dry_run_counts() {
 	n=$("$VECS" run --dry-run --seed 0123456789abcdef | grep -c '^cell ')
-	[ "$n" -eq 76 ] || fail "full matrix: $n cells"
+	# 19 matrix scenarios and guest/guest-transparency, on 4 storage types
+	[ "$n" -eq 80 ] || fail "full matrix: $n cells"
 	n=$("$VECS" run --dry-run --seed 0123456789abcdef --profile cloudstack-4.18,cloudstack-4.18-production | grep -c '^cell ')
-	[ "$n" -eq 152 ] || fail "two profiles: $n cells"
+	[ "$n" -eq 160 ] || fail "two profiles: $n cells"
 	total=0
 	for s in 1 2 3; do
 		k=$("$VECS" run --dry-run --seed 0123456789abcdef --shard $s/3 | grep -c '^cell ' || true)
 		total=$((total + k))
 	done
-	[ "$total" -eq 76 ] || fail "shards cover $total cells"
+	[ "$total" -eq 80 ] || fail "shards cover $total cells"
 }
 
-# Only the reference target exists; a run against another is a clear usage error.
-test_run_unknown_target_exits_2() {
+# A cloudstack target configuration that is not one is a clear usage error, before
+# anything is contacted (the target itself: t-target-cloudstack.sh).
+test_run_bad_target_config_exits_2() {
 	echo "{}" >target.json
 	expect_exit 2 "$VECS" run --storage nfs --target cloudstack --target-config target.json 2>err
-	grep -q 'only --target reference is implemented' err || fail "message: $(cat err)"
+	grep -q 'readable by others' err || fail "message: $(cat err)"
+	chmod 600 target.json
+	expect_exit 2 "$VECS" run --storage nfs --target cloudstack --target-config target.json 2>err
+	grep -q '"format" must be "vecs-target-1"' err || fail "message: $(cat err)"
+	expect_exit 2 "$VECS" run --storage nfs --target unknown 2>err
+	grep -q 'must be reference or cloudstack' err || fail "message: $(cat err)"
 }
 
 # A run against a stack directory with no stack in it says so (exit 2), touching nothing.
@@ -84,8 +112,6 @@ test_run_usage_errors() {
 	expect_exit 2 "$VECS" run --dry-run --profile nope 2>err
 	grep -q "no profile 'nope'" err || fail "$(cat err)"
 	expect_exit 2 "$VECS" run --dry-run --seed xyz 2>err
-	expect_exit 2 "$VECS" run --faults --dry-run 2>err
-	grep -q 'fault catalog is not implemented yet' err || fail "$(cat err)"
 	expect_exit 2 "$VECS" run --target cloudstack --dry-run 2>err
 	grep -q 'needs --target-config' err || fail "$(cat err)"
 	"$VECS" run --help | grep -q -- '--shard I/N' || fail "--help"

@@ -4,7 +4,7 @@
  * write and read them: write/read, or send for NFS, where libnfs sends every request
  * and the shim does not see receives), @SECONDARY@ (secondary storage), @N@ (the sweep
  * point) and @S@ (a point from 2 to 6 derived from the cell's seed). */
-/* no_retry, the last field, is set only where it is true */
+/* needs_mariadb and no_retry, the last fields, are set only where they are true */
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 
 #include "faults/catalog.h"
@@ -180,7 +180,7 @@ const struct vecs_fault vecs_faults[] = {
 	  "the management server dies during a volume migration, after the database switched "
 	  "the volume and before the source copy is removed",
 	  VECS_FS_LOCAL, "migrate-volume", "migrate", VECS_FK_CRASHPOINT,
-	  "migrate_volume:after_commit", NULL, VECS_FE_FAILS, 0, "vecs-mgmt", ONCE, true },
+	  "migrate_volume:after_commit", NULL, VECS_FE_FAILS, 0, "vecs-mgmt", ONCE, false, true },
 	{ "crash-sweep-create", VECS_FL_CRASH,
 	  "crash sweep: the writer is killed before its Nth write to the pool while a DATA volume "
 	  "is made, for every N",
@@ -241,6 +241,31 @@ const struct vecs_fault vecs_faults[] = {
 	  "every agent restarts (reconnects) just before a DATA volume is made", VECS_FS_ALL,
 	  "attach", "attach-data", VECS_FK_SVC_RESTART, "agents", NULL, VECS_FE_SUCCEEDS, 0,
 	  "vecs-agent", NULL },
+	{ "svc-nfs-restart-mid-copy", VECS_FL_SERVICE,
+	  "the NFS server restarts while the encrypted ROOT volume is being copied onto it",
+	  VECS_FS_NFS, "deploy", "deploy", VECS_FK_SVC_DURING, "nfs", "restart", VECS_FE_EITHER,
+	  0, "nfs-ganesha", "only nfs pools use the NFS server" },
+	{ "svc-agent-killed-mid-create", VECS_FL_SERVICE,
+	  "the agents are killed while a DATA volume is made (started again after the step)",
+	  VECS_FS_ALL, "attach", "attach-data", VECS_FK_SVC_DURING, "agents", "kill",
+	  VECS_FE_EITHER, 0, "vecs-agent", NULL },
+	{ "svc-libvirtd-restart-mid-migration", VECS_FL_SERVICE,
+	  "libvirtd restarts on every host during a live migration", VECS_FS_ALL, "migrate-vm",
+	  "migrate", VECS_FK_SVC_DURING, "libvirtd", "restart", VECS_FE_EITHER, 0, "libvirtd",
+	  NULL },
+	{ "svc-mariadb-restart", VECS_FL_SERVICE,
+	  "MariaDB restarts just before a DATA volume is made: vecs-mgmt reconnects",
+	  VECS_FS_LOCAL, "attach", "attach-data", VECS_FK_SVC_RESTART, "mariadb", NULL,
+	  VECS_FE_SUCCEEDS, 0, "mariadbd", ONCE, true },
+	{ "svc-mariadb-restart-mid-job", VECS_FL_SERVICE,
+	  "MariaDB restarts while a DATA volume is being made (mid-transaction): the job "
+	  "completes or fails cleanly, nothing is half-written",
+	  VECS_FS_LOCAL, "attach", "attach-data", VECS_FK_SVC_DURING, "mariadb", "restart",
+	  VECS_FE_EITHER, 0, "mariadbd", ONCE, true },
+	{ "svc-mariadb-killed-mid-job", VECS_FL_SERVICE,
+	  "MariaDB is killed (SIGKILL) while a DATA volume is being made, started after the step",
+	  VECS_FS_LOCAL, "attach", "attach-data", VECS_FK_SVC_DURING, "mariadb", "kill",
+	  VECS_FE_EITHER, 0, "mariadbd", ONCE, true },
 	{ "svc-mgmt-restart", VECS_FL_SERVICE,
 	  "the management server restarts just before a DATA volume is made", VECS_FS_LOCAL,
 	  "attach", "attach-data", VECS_FK_SVC_RESTART, "mgmt", NULL, VECS_FE_SUCCEEDS, 0,

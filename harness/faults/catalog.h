@@ -44,6 +44,9 @@ enum vecs_fault_kind {
 				* serving, and say why */
 	VECS_FK_FULL_DISK,     /* the cell runs on pool `arg` (stack.json "full_disk": a
 				* small filesystem of its own), filled before the step */
+	VECS_FK_SVC_DURING,    /* while the step runs: `env` ("restart" or "kill") service
+				* `arg` after a delay from the cell's seed (50-400 ms); a
+				* killed service is started again after the step */
 };
 
 enum vecs_fault_expect {
@@ -74,6 +77,7 @@ struct vecs_fault {
 	unsigned sweep;      /* VECS_FK_SWEEP: points 1..sweep */
 	const char *where;   /* processes it reaches, for the catalog listing */
 	const char *storage_note; /* why it runs on fewer storage types, or NULL */
+	bool needs_mariadb;  /* runs only on a stack with --db mariadb (skipped otherwise) */
 	bool no_retry;       /* a failed step is not retried: the operation may have
 			      * completed (crash after the commit); the rest of the
 			      * scenario then checks what the stack says happened */

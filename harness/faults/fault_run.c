@@ -9,6 +9,7 @@
 #include <glob.h>
 #include <jansson.h>
 #include <limits.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -52,6 +53,10 @@ struct fcell {
 	char rules_text[2048];
 	char vol_path[PATH_MAX];
 	char filler[PATH_MAX + 32]; /* VECS_FK_FULL_DISK: the file that fills the pool */
+	pthread_t during;           /* VECS_FK_SVC_DURING: acts while the step runs */
+	bool during_started;
+	volatile bool during_done; /* the thread acted (set before the step ended?) */
+	unsigned during_ms;
 	struct vecs_corrupt_undo undo;
 	long log_start; /* size of the shim's log when armed */
 	char *checks;   /* extra verdict of the fault itself (NULL = held) */
@@ -656,6 +661,22 @@ static int fill_disk(struct fcell *c, struct vecs_err *err)
 	return 0;
 }
 
+/* VECS_FK_SVC_DURING: after during_ms, restart or kill the service while the step's
+ * API call is in flight. */
+static void *during_thread(void *arg)
+{
+	struct fcell *c = arg;
+	struct vecs_err err = { 0 };
+	struct timespec ts = { .tv_sec = c->during_ms / 1000,
+			       .tv_nsec = (long)(c->during_ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+	evf(c, "%u ms into the step: %s %s", c->during_ms, c->f->env, c->f->arg);
+	__atomic_store_n(&c->during_done, true, __ATOMIC_SEQ_CST);
+	ctl_group(c, c->f->env, c->f->arg, NULL, &err);
+	return NULL;
+}
+
 static int arm(struct fcell *c, void *run, struct vecs_err *err)
 {
 	const struct vecs_fault *f = c->f;
@@ -714,6 +735,24 @@ static int arm(struct fcell *c, void *run, struct vecs_err *err)
 		return 0;
 	case VECS_FK_FULL_DISK:
 		return fill_disk(c, err);
+	case VECS_FK_SVC_DURING:
+		/* the step's writes to the pool are slowed (5 x 300 ms) so that the service
+		 * event, 50-400 ms in, lands while the operation is still under way */
+		if (strcmp(f->base, "migrate-vm")) {
+			struct vecs_iofault_rule rules[1];
+			size_t n = 0;
+			if (substitute(c, "path=@POOL@ op=@W@ nth=1 count=5 action=delay:300",
+				       c->rules_text, sizeof(c->rules_text)) < 0 ||
+			    vecs_iofault_parse(c->rules_text, rules, 1, &n, err) < 0 ||
+			    vecs_iofault_arm(c->fr->rules, rules, n, err) < 0)
+				return err->code ? err->code : -EINVAL;
+			evf(c, "slowed: %s", c->rules_text);
+		}
+		c->during_ms = 50 + (unsigned)(strtoull(c->cell->seed, NULL, 16) % 351);
+		if (pthread_create(&c->during, NULL, during_thread, c) != 0)
+			return vecs_err_set(err, -EAGAIN, "cannot start the fault's thread");
+		c->during_started = true;
+		return 0;
 	}
 	return vecs_err_set(err, -EINVAL, "fault %s: unknown kind", f->id);
 }
@@ -767,6 +806,14 @@ static void disarm(struct fcell *c, struct vecs_err *err)
 	case VECS_FK_CLOCK:
 	case VECS_FK_NO_LUKS:
 		ctl_group(c, "restart", f->arg, NULL, err);
+		break;
+	case VECS_FK_SVC_DURING:
+		vecs_iofault_disarm(c->fr->rules, err);
+		if (c->during_started)
+			pthread_join(c->during, NULL);
+		c->during_started = false;
+		if (!strcmp(f->env, "kill"))
+			ctl_group(c, "start", f->arg, NULL, err);
 		break;
 	case VECS_FK_FULL_DISK:
 		if (c->filler[0] && unlink(c->filler) == 0)
@@ -888,6 +935,13 @@ static char *after_step(void *ctx, void *run, const struct vecs_step *st, char *
 		hits = io_hits(c);
 	snprintf(c->outcome, sizeof(c->outcome), "%s",
 		 why ? "the step failed under the fault" : "the step succeeded under the fault");
+	if (c->f->kind == VECS_FK_SVC_DURING && c->during_started &&
+	    !__atomic_load_n(&c->during_done, __ATOMIC_SEQ_CST)) {
+		evf(c, "the step ended before the %s of %s: it did not land mid-operation",
+		    c->f->env, c->f->arg);
+		verdict = strf("the %s of %s came after step %s had ended: nothing was tested "
+			       "mid-operation", c->f->env, c->f->arg, st->id);
+	}
 	if (c->undetectable && !why)
 		served_check(c, run);
 	disarm(c, &err);
@@ -1006,6 +1060,18 @@ void vecs_fault_run_cell(struct vecs_fault_runner *fr, const struct vecs_fault_c
 	struct vecs_runner_opts ro = *o;
 	char evpath[PATH_MAX + 200];
 
+	if (c.f->needs_mariadb &&
+	    strcmp(jstr(json_object_get(fr->stack, "db"), "kind") ?: "", "mariadb")) {
+		/* the cell needs what this stack does not have: a skip with its reason */
+		vecs_cell_result_init(c.cell, res);
+		res->operation = fc->names[i];
+		res->title = c.f->description;
+		res->expected = "recovers";
+		res->status = o->strict ? VECS_CELL_FAIL : VECS_CELL_SKIP;
+		res->reason = strf("needs a stack on MariaDB: `vecs stack up --db mariadb --dir D`, "
+				   "then `vecs run --faults --stack-dir D`");
+		return;
+	}
 	c.ev = open_memstream(&c.ev_buf, &c.ev_len);
 	evf(&c, "fault %s (%s): %s", c.f->id, vecs_fault_layer_name(c.f->layer), c.f->description);
 	if (c.point)

@@ -44,6 +44,9 @@ enum vecs_fault_kind {
 				* serving, and say why */
 	VECS_FK_FULL_DISK,     /* the cell runs on pool `arg` (stack.json "full_disk": a
 				* small filesystem of its own), filled before the step */
+	VECS_FK_GATEWAY,       /* the ScaleIO gateway's fault hook (POST /api/vecs/faults)
+				* with `arg` as the body; "unmap" unmaps the cell's DATA volume
+				* from its SDC behind the stack's back */
 	VECS_FK_SVC_DURING,    /* while the step runs: `env` ("restart" or "kill") service
 				* `arg` after a delay from the cell's seed (50-400 ms); a
 				* killed service is started again after the step */

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <glob.h>
+#include <curl/curl.h>
 #include <jansson.h>
 #include <limits.h>
 #include <pthread.h>
@@ -406,6 +407,8 @@ static long file_size(const char *path)
 	return stat(path, &st) == 0 ? (long)st.st_size : 0;
 }
 
+static int gw_post(struct fcell *c, const char *path, const char *body, struct vecs_err *err);
+
 static int arm_iorule(struct fcell *c, struct vecs_err *err)
 {
 	struct vecs_iofault_rule rules[MAX_RULES];
@@ -417,9 +420,14 @@ static int arm_iorule(struct fcell *c, struct vecs_err *err)
 	if (r < 0)
 		return vecs_err_set(err, r, "fault %s: rule text too long", c->f->id);
 	if (strstr(c->f->arg, "vecs-scaleio-gw")) {
+		bool was = c->fr->preloaded_gw;
 		r = ensure_preloaded(c, "scaleio", &c->fr->preloaded_gw, err);
 		if (r < 0)
 			return r;
+		/* a first request makes the new gateway's shim map its rules file now, not in
+		 * the middle of the step (one run missed the step's writes otherwise) */
+		if (!was && gw_post(c, "/vecs/faults", "{}", err) < 0)
+			return err->code;
 	}
 	r = vecs_iofault_parse(c->rules_text, rules, MAX_RULES, &n, err);
 	if (r < 0)
@@ -677,6 +685,122 @@ static void *during_thread(void *arg)
 	return NULL;
 }
 
+/* One request to the ScaleIO gateway as its admin (the stack's password file):
+ * GET /api/login for a token, then POST path with body (token auth). */
+static size_t sink(char *p, size_t sz, size_t n, void *ctx)
+{
+	FILE *f = ctx;
+
+	return fwrite(p, sz, n, f);
+}
+
+static int gw_post(struct fcell *c, const char *path, const char *body, struct vecs_err *err)
+{
+	const char *url = NULL;
+	char pass[256] = "", token[256] = "", full[512], file[PATH_MAX + 48], *resp = NULL;
+	size_t resp_len = 0;
+	json_t *p;
+	size_t i;
+	long code = 0;
+	CURL *h;
+	FILE *f;
+	int r = 0;
+
+	json_array_foreach(json_object_get(c->fr->stack, "pools"), i, p)
+		if (!url)
+			url = jstr(json_object_get(p, "probe"), "gateway_url");
+	snprintf(file, sizeof(file), "%s/secrets/scaleio.pass", c->fr->stack_dir);
+	if (!url || !(f = fopen(file, "re")))
+		return vecs_err_set(err, -ENOENT, "no ScaleIO gateway (or its password file) here");
+	if (!fgets(pass, sizeof(pass), f))
+		pass[0] = '\0';
+	fclose(f);
+	pass[strcspn(pass, "\r\n")] = '\0';
+	if (!(h = curl_easy_init())) {
+		explicit_bzero(pass, sizeof(pass));
+		return vecs_err_set(err, -ENOMEM, "curl_easy_init failed");
+	}
+	/* loopback only: the gateway the stack started */
+	f = open_memstream(&resp, &resp_len);
+	snprintf(full, sizeof(full), "%s/login", url);
+	curl_easy_setopt(h, CURLOPT_URL, full);
+	curl_easy_setopt(h, CURLOPT_USERNAME, "admin");
+	curl_easy_setopt(h, CURLOPT_PASSWORD, pass);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sink);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, f);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT, 30L);
+	if (curl_easy_perform(h) != CURLE_OK)
+		r = vecs_err_set(err, -EIO, "gateway login failed");
+	fclose(f);
+	explicit_bzero(pass, sizeof(pass));
+	if (r == 0) {
+		json_t *t = resp ? json_loads(resp, JSON_DECODE_ANY, NULL) : NULL;
+		snprintf(token, sizeof(token), "%s", json_string_value(t) ?: "");
+		json_decref(t);
+		if (!token[0])
+			r = vecs_err_set(err, -EACCES, "gateway login gave no token");
+	}
+	if (resp)
+		explicit_bzero(resp, resp_len);
+	free(resp);
+	resp = NULL;
+	if (r == 0) {
+		struct curl_slist *hd = curl_slist_append(NULL, "Content-Type: application/json");
+		f = open_memstream(&resp, &resp_len);
+		snprintf(full, sizeof(full), "%s%s", url, path);
+		curl_easy_setopt(h, CURLOPT_URL, full);
+		curl_easy_setopt(h, CURLOPT_PASSWORD, token);
+		curl_easy_setopt(h, CURLOPT_HTTPHEADER, hd);
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(h, CURLOPT_WRITEDATA, f);
+		if (curl_easy_perform(h) != CURLE_OK)
+			r = vecs_err_set(err, -EIO, "POST %s failed", path);
+		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
+		fclose(f);
+		curl_slist_free_all(hd);
+		if (r == 0 && code != 200)
+			r = vecs_err_set(err, -EIO, "POST %s: HTTP %ld: %.200s", path, code, resp ?: "");
+		free(resp);
+	}
+	explicit_bzero(token, sizeof(token));
+	curl_easy_cleanup(h);
+	return r;
+}
+
+/* The gateway's fault hook; "unmap": the cell's DATA volume loses its SDC mapping. */
+static int arm_gateway(struct fcell *c, void *run, struct vecs_err *err)
+{
+	char body[256];
+
+	if (!strcmp(c->f->arg, "unmap")) {
+		struct vecs_api_param p[2];
+		struct vecs_api_result res;
+		char *vol = NULL, *path = NULL;
+		int r = vecs_runner_expand(run, "${data.id}", &vol, err);
+		p[0] = (struct vecs_api_param){ "id", vol };
+		p[1] = (struct vecs_api_param){ "listall", "true" };
+		if (r == 0)
+			r = vecs_reference_ops.api_call(c->fr->t, "listVolumes", p, 2, false, 60, &res,
+							err);
+		if (r == 0) {
+			vecs_json_path_string(res.json, "volume[0].path", &path);
+			vecs_reference_ops.free_result(&res);
+		}
+		if (r == 0 && !path)
+			r = vecs_err_set(err, -ENOENT, "volume %s has no ScaleIO id", vol);
+		if (r == 0)
+			snprintf(body, sizeof(body), "{\"unmapVolumeId\": \"%s\"}", path);
+		free(vol);
+		free(path);
+		if (r < 0)
+			return r;
+	} else {
+		snprintf(body, sizeof(body), "%s", c->f->arg);
+	}
+	evf(c, "gateway fault hook: %s", body);
+	return gw_post(c, "/vecs/faults", body, err);
+}
+
 static int arm(struct fcell *c, void *run, struct vecs_err *err)
 {
 	const struct vecs_fault *f = c->f;
@@ -735,6 +859,8 @@ static int arm(struct fcell *c, void *run, struct vecs_err *err)
 		return 0;
 	case VECS_FK_FULL_DISK:
 		return fill_disk(c, err);
+	case VECS_FK_GATEWAY:
+		return arm_gateway(c, run, err);
 	case VECS_FK_SVC_DURING:
 		/* the step's writes to the pool are slowed (5 x 300 ms) so that the service
 		 * event, 50-400 ms in, lands while the operation is still under way */
@@ -806,6 +932,11 @@ static void disarm(struct fcell *c, struct vecs_err *err)
 	case VECS_FK_CLOCK:
 	case VECS_FK_NO_LUKS:
 		ctl_group(c, "restart", f->arg, NULL, err);
+		break;
+	case VECS_FK_GATEWAY:
+		/* whatever of the hook the step did not use up */
+		if (strcmp(f->arg, "unmap"))
+			gw_post(c, "/vecs/faults", "{\"failNext\": 0, \"delayNext\": 0}", err);
 		break;
 	case VECS_FK_SVC_DURING:
 		vecs_iofault_disarm(c->fr->rules, err);

@@ -40,6 +40,7 @@ enum vecs_invariant {
 	VECS_INV_NO_STRAY_KEY_FILE,    /* no key file left in any agent's key directory */
 	VECS_INV_API_MATCHES_STORAGE,  /* every Ready volume the API lists has its bytes, and
 					* encrypted ones carry a LUKS header */
+	VECS_INV_NO_LEAKED_DOMAIN,     /* running domains and Running VMs are the same set */
 	VECS_INV__COUNT
 };
 const char *vecs_invariant_name(enum vecs_invariant inv);

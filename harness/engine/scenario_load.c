@@ -37,7 +37,7 @@ static const char *const invariant_names[VECS_INV__COUNT] = {
 	"passphrase_encrypted_at_rest", "passphrase_unlocks",     "passphrase_unchanged",
 	"passphrase_new",         "passphrase_removed",           "no_secret_in_argv",
 	"no_secret_in_logs",      "no_libvirt_secret_left",       "no_orphan_passphrase",
-	"no_stray_key_file",      "api_matches_storage",
+	"no_stray_key_file",      "api_matches_storage",          "no_leaked_domain",
 };
 
 const char *vecs_invariant_name(enum vecs_invariant inv)

@@ -1148,6 +1148,57 @@ static char *secrets_in_use(virConnectPtr c, char **why)
 	return used;
 }
 
+/* Running domains against the API's Running VMs, by instance name, over every host:
+ * a domain nobody knows is a leak (a failed start or migration left it), a Running VM
+ * without its domain is an API that no longer matches the hosts. */
+static char *domains_vs_api(struct vecs_reference *t)
+{
+	const char *lp[] = { "listall", "true", NULL };
+	char *why = NULL, *names = strdup(" ");
+	json_t *r = call(t, "listVirtualMachines", lp, &why), *v, *h;
+	size_t i;
+
+	json_array_foreach(json_object_get(t->stack, "hosts"), i, h) {
+		const char *uri = jstr(h, "libvirt_uri");
+		virConnectPtr c = uri && !why ? host_conn(t, i, uri, false) : NULL;
+		virDomainPtr *doms = NULL;
+		int n;
+		if (!c)
+			continue;
+		n = virConnectListAllDomains(c, &doms, VIR_CONNECT_LIST_DOMAINS_ACTIVE);
+		if (n < 0 && (c = host_conn(t, i, uri, true)))
+			n = virConnectListAllDomains(c, &doms, VIR_CONNECT_LIST_DOMAINS_ACTIVE);
+		for (int k = 0; k < n; k++) {
+			const char *dn = virDomainGetName(doms[k]);
+			bool known = false;
+			size_t j;
+			json_array_foreach(json_object_get(r, "virtualmachine"), j, v)
+				known |= dn && !strcmp(jstr(v, "instancename") ?: "", dn) &&
+					 !strcmp(jstr(v, "state") ?: "", "Running");
+			if (!known && !why)
+				why = strf("host %s runs domain %s, which is no Running VM of the API",
+					   jstr(h, "name") ?: "?", dn ? dn : "?");
+			if (dn && names) {
+				char *nn = strf("%s%s ", names, dn);
+				free(names);
+				names = nn;
+			}
+			virDomainFree(doms[k]);
+		}
+		free(doms);
+	}
+	json_array_foreach(json_object_get(r, "virtualmachine"), i, v) {
+		char pat[160];
+		snprintf(pat, sizeof(pat), " %s ", jstr(v, "instancename") ?: "?");
+		if (!why && names && !strcmp(jstr(v, "state") ?: "", "Running") && !strstr(names, pat))
+			why = strf("VM %s (%s) is Running in the API, but no host runs its domain",
+				   jstr(v, "id") ?: "?", jstr(v, "instancename") ?: "?");
+	}
+	free(names);
+	json_decref(r);
+	return why;
+}
+
 /* Host h's secrets that no running domain uses: NULL when none, else which. */
 static char *host_secrets_left(virConnectPtr c, const char *host, char **why)
 {
@@ -1480,6 +1531,9 @@ static int ref_invariant(void *target, enum vecs_invariant inv, const char *volu
 		break;
 	case VECS_INV_API_MATCHES_STORAGE:
 		why = api_vs_storage(t, volume);
+		break;
+	case VECS_INV_NO_LEAKED_DOMAIN:
+		why = domains_vs_api(t);
 		break;
 	default:
 		if (!ids)

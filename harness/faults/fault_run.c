@@ -1077,8 +1077,26 @@ static char *after_step(void *ctx, void *run, const struct vecs_step *st, char *
 		served_check(c, run);
 	disarm(c, &err);
 	revive(c);
-	if (c->f->kind == VECS_FK_IORULE && !strcmp(c->f->base, "migrate-vm") && why)
+	if (!strcmp(c->f->base, "migrate-vm") && why) {
+		/* what the failed migration left: does the API still match the hosts? */
+		char *reason = NULL;
+		bool held = true;
+		struct vecs_evidence ev = { 0 };
+		if (vecs_reference_ops.invariant(c->fr->t, VECS_INV_NO_LEAKED_DOMAIN, NULL, &held,
+						 &reason, &ev, &err) == 0 && !held) {
+			evf(c, "after the failed migration: %s", reason);
+			snprintf(c->outcome + strlen(c->outcome),
+				 sizeof(c->outcome) - strlen(c->outcome),
+				 "; left the API and the hosts apart (%.160s), so the VM was stopped "
+				 "and started through the API",
+				 reason);
+		}
+		free(reason);
+		for (size_t k = 0; k < ev.n; k++)
+			free(ev.paths[k]);
+		free(ev.paths);
 		restart_vm(c, run);
+	}
 	if (io && !hits) {
 		if (c->f->kind == VECS_FK_SWEEP) {
 			snprintf(c->outcome + strlen(c->outcome),

@@ -12,7 +12,8 @@
 
 GUEST=${VECS_GUEST_DIR:-$TOP/build/guest}
 STACK=$(mktemp -d "${TMPDIR:-/tmp}/vecs-it-guest.XXXXXX")
-trap '"$VECS" stack down --dir "$STACK" >/dev/null 2>&1; rm -rf "$STACK"' EXIT
+# the directory goes only when down succeeded: it holds the ledger that names what runs
+trap '"$VECS" stack down --dir "$STACK" >/dev/null 2>&1 && rm -rf "$STACK"' EXIT
 if [ ! -f "$GUEST/vmlinuz" ] || [ ! -f "$GUEST/disk.qcow2" ]; then
 	echo "  FAIL t-guest-scenario: no tiny guest in $GUEST (make build/guest/vmlinuz)"
 	echo "fail t-guest-scenario/guest" >>"$VECS_IT_RESULTS"

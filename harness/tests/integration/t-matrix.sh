@@ -5,7 +5,8 @@
 . "$(dirname "$0")/lib.sh"
 
 STACK=$(mktemp -d "${TMPDIR:-/tmp}/vecs-it-matrix.XXXXXX")
-trap '"$VECS" stack down --dir "$STACK" >/dev/null 2>&1; rm -rf "$STACK"' EXIT
+# the directory goes only when down succeeded: it holds the ledger that names what runs
+trap '"$VECS" stack down --dir "$STACK" >/dev/null 2>&1 && rm -rf "$STACK"' EXIT
 if ! "$VECS" stack up --dir "$STACK" 2>"$STACK.log"; then
 	echo "  FAIL t-matrix: stack did not come up: $(tail -5 "$STACK.log")"
 	echo "fail t-matrix/stack" >>"$VECS_IT_RESULTS"

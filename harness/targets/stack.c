@@ -552,7 +552,8 @@ static int must_call(struct vecs_api *api, const char *cmd, const char *const *p
 	return 0;
 }
 
-static struct vecs_api *open_api(struct keeper *k, struct vecs_err *err)
+/* An API client with the credentials vecs-mgmt wrote (secrets/api.creds). */
+struct vecs_api *stack_open_api(const struct keeper *k, struct vecs_err *err)
 {
 	char creds[PATH_MAX + 32], line[512], key[256] = "", secret[256] = "";
 	struct vecs_api *api = NULL;
@@ -582,7 +583,7 @@ static struct vecs_api *open_api(struct keeper *k, struct vecs_err *err)
  * and the template, through the API as an operator would add them. */
 static int register_resources(struct keeper *k, struct vecs_err *err)
 {
-	struct vecs_api *api = open_api(k, err);
+	struct vecs_api *api = stack_open_api(k, err);
 	char zone[64] = "", host_id[64], url[PATH_MAX + 64], name[32], tpl[PATH_MAX + 32],
 		tplurl[PATH_MAX + 48], gw[300];
 	const char *none[] = { NULL };
@@ -707,7 +708,7 @@ static int write_stack_json(struct keeper *k, struct vecs_err *err)
 	{
 		/* encryptionsupported as the management server reports it (from each agent) */
 		struct vecs_err e2 = { 0 };
-		struct vecs_api *api = open_api(k, &e2);
+		struct vecs_api *api = stack_open_api(k, &e2);
 		const char *lh[] = { "type", "Routing", NULL };
 		struct vecs_api_reply res = { 0 };
 		json_t *listed = NULL;

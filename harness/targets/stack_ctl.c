@@ -424,36 +424,11 @@ static int registrations(const struct keeper *k, int host)
 	return n;
 }
 
-static struct vecs_api *ctl_api(const struct keeper *k, struct vecs_err *err)
-{
-	char creds[PATH_MAX], line[512], key[256] = "", secret[256] = "";
-	struct vecs_api *api = NULL;
-	FILE *f;
-
-	snprintf(creds, sizeof(creds), "%s/secrets/api.creds", k->dir);
-	if (!(f = fopen(creds, "re"))) {
-		vecs_err_set(err, -errno, "cannot read %s", creds);
-		return NULL;
-	}
-	while (fgets(line, sizeof(line), f)) {
-		line[strcspn(line, "\r\n")] = '\0';
-		if (starts_with(line, "api_key="))
-			snprintf(key, sizeof(key), "%s", line + 8);
-		else if (starts_with(line, "secret_key="))
-			snprintf(secret, sizeof(secret), "%s", line + 11);
-	}
-	explicit_bzero(line, sizeof(line));
-	fclose(f);
-	vecs_api_new(&api, k->api_url, key, secret, err);
-	explicit_bzero(secret, sizeof(secret));
-	return api;
-}
-
 /* Hosts of `want` (bit N: hN) Up in listHosts; *answered: the API answered at all. */
 static bool hosts_up(const struct keeper *k, unsigned want, bool *answered)
 {
 	struct vecs_err e = { 0 };
-	struct vecs_api *api = ctl_api(k, &e);
+	struct vecs_api *api = stack_open_api(k, &e);
 	const char *params[] = { "type", "Routing", NULL };
 	struct vecs_api_reply res = { 0 };
 	unsigned up = 0;

@@ -89,6 +89,8 @@ int stack_proc_keep_argv(struct keeper *k, struct proc_rec *p, const char *const
 			 struct vecs_err *err);
 int stack_faults_setup(struct keeper *k, struct vecs_err *err);
 json_t *stack_faults_json(const struct keeper *k);
+/* stack.c: an API client with the credentials vecs-mgmt wrote, or NULL (err set) */
+struct vecs_api *stack_open_api(const struct keeper *k, struct vecs_err *err);
 int stack_ctl_open(struct keeper *k, struct vecs_err *err);
 void stack_ctl_serve(struct keeper *k, int timeout_ms);
 void stack_ctl_close(struct keeper *k);
